@@ -1,0 +1,182 @@
+//! The one list of exercises. The checker, its reports, `checker validate` and the
+//! README's exercise table all read it; each exercise's check target asserts that
+//! its checks' points add up to the points given here.
+
+/// One exercise of the workshop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exercise {
+    /// Number as in the notebook (`checker 6`).
+    pub number: u32,
+    /// File stem in exercises/ and solutions/, and the name of its check target in tests/.
+    pub slug: &'static str,
+    pub title: &'static str,
+    /// Section of the notebook it mirrors.
+    pub section: &'static str,
+    /// Exercises whose code this one uses; if one of them fails, this one is blocked.
+    pub depends_on: &'static [u32],
+    /// Points for passing every check.
+    pub points: u32,
+    /// Shown one at a time by `checker --hint N`, most general first.
+    pub hints: &'static [&'static str],
+    /// Wall-clock limit for running the exercise's checks, in seconds.
+    pub timeout_s: u64,
+}
+
+impl Exercise {
+    /// Path of the student's file, relative to the repository root.
+    pub fn exercise_file(&self) -> String {
+        format!("exercises/{}.rs", self.slug)
+    }
+
+    /// Path of the reference implementation, relative to the repository root.
+    pub fn solution_file(&self) -> String {
+        format!("solutions/{}.rs", self.slug)
+    }
+
+    /// Every exercise this one needs, directly or not, in ascending order.
+    pub fn all_dependencies(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        let mut stack: Vec<u32> = self.depends_on.to_vec();
+        while let Some(n) = stack.pop() {
+            if !out.contains(&n) {
+                out.push(n);
+                if let Some(ex) = get(n) {
+                    stack.extend_from_slice(ex.depends_on);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
+/// Every exercise, in notebook order.
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        number: 6,
+        slug: "ex06_double_conv",
+        title: "DoubleConv block",
+        section: "4.2",
+        depends_on: &[],
+        points: 10,
+        hints: &[
+            "A DoubleConv is two identical rounds of convolution → batch normalisation → ReLU, kept in one sequential block named `conv`.",
+            "Create every layer under `p / \"conv\" / i`, where i is the layer's position in the block (0..=5), so parameter names read conv.0.weight, conv.1.running_mean, ... as in PyTorch.",
+            "Use se05::layers::conv2d(path, in, out, 3, 1) for a 3×3 convolution with padding 1, and se05::layers::batch_norm2d(path, out) for the batch norm; ReLU has no parameters: `.add_fn(|x| x.relu())` (positions 2 and 5).",
+            "The second convolution maps out_channels to out_channels. Batch norm must see `train` in forward_t, so use nn::seq_t() and forward_t.",
+        ],
+        timeout_s: 120,
+    },
+    Exercise {
+        number: 7,
+        slug: "ex07_down",
+        title: "Down block",
+        section: "4.2",
+        depends_on: &[6],
+        points: 8,
+        hints: &[
+            "Going down halves the height and width, then extracts features: max pooling followed by your DoubleConv, in a sequential block named `maxpool_conv`.",
+            "Max pooling has no parameters, so it takes position 0 with `.add_fn(|x| x.max_pool2d_default(2))`; the DoubleConv goes at position 1, created under `p / \"maxpool_conv\" / 1`.",
+            "An odd size rounds down: 33×33 becomes 16×16, as PyTorch's MaxPool2d(2) does.",
+        ],
+        timeout_s: 120,
+    },
+    Exercise {
+        number: 8,
+        slug: "ex08_up",
+        title: "Up block",
+        section: "4.2",
+        depends_on: &[6],
+        points: 12,
+        hints: &[
+            "Going up doubles the height and width with a transposed convolution (`up`), glues the encoder's feature map (the skip connection) to it along the channel axis, and mixes them with a DoubleConv (`conv`).",
+            "The transposed convolution maps in_channels to in_channels / 2 with kernel 2 and stride 2: se05::layers::conv_transpose2d(p / \"up\", in, in / 2, 2, 2).",
+            "When the skip map is larger (odd sizes lose a row in max pooling), pad the upsampled map: diff_y = skip height − upsampled height; pad [diff_x / 2, diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2] with Tensor::constant_pad_nd (left, right, top, bottom).",
+            "Concatenate in the order [skip, upsampled] along dimension 1 (Tensor::cat(&[x2, &x1], 1)); the DoubleConv then maps in_channels to out_channels.",
+        ],
+        timeout_s: 120,
+    },
+    Exercise {
+        number: 9,
+        slug: "ex09_unet",
+        title: "U-Net",
+        section: "4.2",
+        depends_on: &[6, 7, 8],
+        points: 15,
+        hints: &[
+            "The U-Net is an encoder (inc, down1..down4) that halves the size and doubles the channels, a decoder (up1..up4) that undoes it using the encoder's maps as skips, and a 1×1 convolution `outc` followed by a sigmoid.",
+            "Channels: inc 3→64; down 64→128→256→512→1024; up 1024→512→256→128→64; outc 64→out_channels with kernel 1 and no padding.",
+            "Keep every encoder output: up1 takes (x5, x4), up2 (x, x3), up3 (x, x2), up4 (x, x1).",
+            "UNet::new(p, 3, 1) has 31,043,521 parameters; if yours differs, compare your parameter table with the expected one in the check's message.",
+        ],
+        timeout_s: 240,
+    },
+    Exercise {
+        number: 10,
+        slug: "ex10_dice_loss",
+        title: "Dice loss",
+        section: "4.3",
+        depends_on: &[],
+        points: 10,
+        hints: &[
+            "Dice measures overlap: twice the intersection over the total size of both masks. The loss is 1 − Dice, so perfect overlap gives 0.",
+            "Flatten both tensors to one dimension (`view(-1)` / `flatten(0, -1)`), convert the target to float, then intersection = sum(pred · true) and total = sum(pred) + sum(true).",
+            "Smoothing goes on both sides: dice = (2·intersection + smooth) / (total + smooth), with smooth = 1.0 by default.",
+            "Return (1 − dice) clamped to [0, 1] as a zero-dimensional tensor, keeping the graph so backward() works.",
+        ],
+        timeout_s: 120,
+    },
+];
+
+/// The exercise with this number, if any.
+pub fn get(number: u32) -> Option<&'static Exercise> {
+    EXERCISES.iter().find(|e| e.number == number)
+}
+
+/// The exercise whose slug (file stem) is given.
+pub fn by_slug(slug: &str) -> Option<&'static Exercise> {
+    EXERCISES.iter().find(|e| e.slug == slug)
+}
+
+/// Sum of all exercises' points.
+pub fn total_points() -> u32 {
+    EXERCISES.iter().map(|e| e.points).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_slugs_are_unique_and_ordered() {
+        for pair in EXERCISES.windows(2) {
+            assert!(pair[0].number < pair[1].number);
+        }
+        for e in EXERCISES {
+            assert!(e.slug.starts_with(&format!("ex{:02}_", e.number)), "{}", e.slug);
+            assert_eq!(by_slug(e.slug), Some(e));
+        }
+    }
+
+    #[test]
+    fn dependencies_exist_and_come_first() {
+        for e in EXERCISES {
+            for d in e.all_dependencies() {
+                assert!(get(d).is_some(), "exercise {} depends on missing {d}", e.number);
+                assert!(d < e.number, "exercise {} depends on later {d}", e.number);
+            }
+            assert!(!e.hints.is_empty() && e.points > 0 && e.timeout_s > 0);
+        }
+        assert_eq!(get(9).unwrap().all_dependencies(), vec![6, 7, 8]);
+    }
+
+    #[test]
+    fn files_exist() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for e in EXERCISES {
+            assert!(root.join(e.exercise_file()).is_file(), "{}", e.exercise_file());
+            assert!(root.join(e.solution_file()).is_file(), "{}", e.solution_file());
+            assert!(root.join(format!("tests/{}.rs", e.slug)).is_file(), "check target for {}", e.slug);
+        }
+    }
+}
