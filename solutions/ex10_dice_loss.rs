@@ -27,6 +27,7 @@ impl DiceLoss {
         let intersection = (&y_pred * &y_true).sum(Kind::Float);
         let union = y_pred.sum(Kind::Float) + y_true.sum(Kind::Float);
         let dice = (intersection * 2.0 + self.smooth) / (union + self.smooth);
-        (1.0 - dice).clamp(0.0, 1.0)
+        let loss: Tensor = 1.0 - dice;
+        loss.clamp(0.0, 1.0)
     }
 }
