@@ -124,7 +124,7 @@ fn install_panic_recorder() {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic with a non-text payload".to_string());
         let located = match info.location() {
-            Some(loc) => format!("{message}\n  (at {}:{})", loc.file(), loc.line()),
+            Some(loc) => format!("{message}\n  (at {}:{})", loc.file().trim_start_matches("tests/../"), loc.line()),
             None => message,
         };
         if let Ok(mut map) = panic_messages().lock() {
@@ -225,14 +225,26 @@ pub fn run(number: u32, checks: Vec<Check>) -> ! {
         r.write(&ReportLine::Plan { exercise: number, checks: infos });
     }
 
+    let earlier_timeout: std::sync::Arc<Mutex<Option<String>>> = Default::default();
     let trials = checks
         .into_iter()
         .map(|c| {
             let reporter = reporter.clone();
+            let earlier_timeout = earlier_timeout.clone();
             let Check { info, run: body } = c;
             libtest_mimic::Trial::test(info.name.clone(), move || {
                 let start = Instant::now();
-                let (status, message) = run_one(body, limit);
+                let (status, message) = match earlier_timeout.lock().ok().and_then(|g| g.clone()) {
+                    // A check that timed out is still running in its thread and eating
+                    // a core; later checks would only be slowed down by it.
+                    Some(name) => (Status::TimedOut, format!("not run: check `{name}` timed out before it")),
+                    None => run_one(body, limit),
+                };
+                if status == Status::TimedOut {
+                    if let Ok(mut g) = earlier_timeout.lock() {
+                        g.get_or_insert_with(|| info.name.clone());
+                    }
+                }
                 let outcome = CheckOutcome {
                     name: info.name.clone(),
                     status,

@@ -8,6 +8,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod data;
 pub mod download;
+pub mod fsutil;
 pub mod isic_fetch;
 pub mod layers;
 pub mod models;

@@ -1,1 +1,256 @@
-//! (placeholder: filled in by its issue)
+//! The student's progress file, shared by the `checker` and `quiz` binaries.
+//!
+//! One JSON document holds the latest result of every exercise and quiz. It lives at
+//! `<crate root>/.se05/progress.json` (git-ignored) unless the environment variable
+//! `SE05_PROGRESS` names another file. Writes are atomic: the new content goes to a
+//! temporary file in the same directory, is flushed to disk, and then renamed over the
+//! old file, so an interrupted run never leaves a half-written progress file behind.
+//!
+//! ```no_run
+//! use se05::progress::Progress;
+//! let path = Progress::default_path();
+//! Progress::update(&path, |p| p.record_quiz(2, 5, 6))?;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Environment variable that overrides the location of the progress file.
+pub const PROGRESS_ENV: &str = "SE05_PROGRESS";
+
+/// Everything recorded about one student's work so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Latest checker result per exercise number.
+    #[serde(default)]
+    pub exercises: BTreeMap<u32, ExerciseRecord>,
+    /// Quiz results per quiz number.
+    #[serde(default)]
+    pub quizzes: BTreeMap<u32, QuizRecord>,
+}
+
+/// The latest checker result of one exercise.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseRecord {
+    /// The checker's status word: "passed", "failed", "compile error", ...
+    pub status: String,
+    pub points: f64,
+    pub max_points: f64,
+    /// When the checker last ran this exercise (seconds since the Unix epoch).
+    pub last_run_unix: u64,
+}
+
+/// Results of one quiz over all attempts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuizRecord {
+    pub last_score: u32,
+    pub best_score: u32,
+    pub max_score: u32,
+    pub attempts: u32,
+    /// When the quiz was last taken (seconds since the Unix epoch).
+    pub last_run_unix: u64,
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Progress {
+    /// `$SE05_PROGRESS` when set (and not empty), otherwise
+    /// `<CARGO_MANIFEST_DIR>/.se05/progress.json`.
+    pub fn default_path() -> PathBuf {
+        match std::env::var_os(PROGRESS_ENV) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(".se05")
+                .join("progress.json"),
+        }
+    }
+
+    /// Reads the progress file. A missing file is an empty record; a file that is not
+    /// valid progress JSON is an error that names the file and says how to recover.
+    pub fn load(path: &Path) -> Result<Progress> {
+        let text = match fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Progress::default()),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read the progress file {}", path.display()))
+            }
+        };
+        if text.trim().is_empty() {
+            return Ok(Progress::default());
+        }
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "the progress file {} is corrupt ({e}); delete it or repair the JSON by hand, \
+                 then run again (deleting it only forgets recorded scores)",
+                path.display()
+            )
+        })
+    }
+
+    /// Writes the progress file atomically, creating its directory when needed.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        let json = serde_json::to_string_pretty(self).context("cannot serialise progress")?;
+
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".progress-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        // tempfile creates 0600 files; a progress file is ordinary data (0644).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = tmp
+                .as_file()
+                .set_permissions(fs::Permissions::from_mode(0o644));
+        }
+        tmp.write_all(json.as_bytes())
+            .and_then(|_| tmp.write_all(b"\n"))
+            .and_then(|_| tmp.as_file().sync_all())
+            .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
+        tmp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot replace the progress file {}", path.display()))?;
+        // Make the rename itself durable where the platform allows syncing a directory.
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Load, apply `f`, save; returns the saved progress.
+    pub fn update(path: &Path, f: impl FnOnce(&mut Progress)) -> Result<Progress> {
+        let mut progress = Progress::load(path)?;
+        f(&mut progress);
+        progress.save(path)?;
+        Ok(progress)
+    }
+
+    /// Records one completed attempt at a quiz.
+    pub fn record_quiz(&mut self, quiz: u32, score: u32, max: u32) {
+        let rec = self.quizzes.entry(quiz).or_default();
+        // A changed bank (different question count) makes old best scores incomparable.
+        if rec.max_score != max {
+            rec.best_score = 0;
+        }
+        rec.last_score = score;
+        rec.best_score = rec.best_score.max(score);
+        rec.max_score = max;
+        rec.attempts += 1;
+        rec.last_run_unix = now_unix();
+    }
+
+    /// Records the latest checker result of an exercise, replacing the previous one.
+    pub fn record_exercise(&mut self, number: u32, status: &str, points: f64, max_points: f64) {
+        self.exercises.insert(
+            number,
+            ExerciseRecord {
+                status: status.to_string(),
+                points,
+                max_points,
+                last_run_unix: now_unix(),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_loads_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Progress::load(&dir.path().join("nope.json")).unwrap();
+        assert_eq!(p, Progress::default());
+    }
+
+    #[test]
+    fn round_trip_through_a_new_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("progress.json");
+        let mut p = Progress::default();
+        p.record_quiz(1, 3, 5);
+        p.record_quiz(1, 5, 5);
+        p.record_quiz(1, 2, 5);
+        p.record_exercise(6, "passed", 10.0, 10.0);
+        p.record_exercise(7, "compile error", 0.0, 8.5);
+        p.save(&path).unwrap();
+        let back = Progress::load(&path).unwrap();
+        assert_eq!(back, p);
+        let q = &back.quizzes[&1];
+        assert_eq!(
+            (q.last_score, q.best_score, q.max_score, q.attempts),
+            (2, 5, 5, 3)
+        );
+        assert_eq!(back.exercises[&7].status, "compile error");
+        assert!(q.last_run_unix > 0);
+    }
+
+    #[test]
+    fn save_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("progress.json");
+        let mut p = Progress::default();
+        for i in 0..3 {
+            p.record_exercise(i, "failed", 1.0, 2.0);
+            p.save(&path).unwrap();
+        }
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["progress.json".to_string()]);
+    }
+
+    #[test]
+    fn corrupt_file_error_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("progress.json");
+        fs::write(&path, "{ not json").unwrap();
+        let err = format!("{:#}", Progress::load(&path).unwrap_err());
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("delete"), "{err}");
+        // update must not overwrite a corrupt file
+        assert!(Progress::update(&path, |p| p.record_quiz(1, 1, 1)).is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn update_is_load_modify_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("progress.json");
+        Progress::update(&path, |p| p.record_quiz(3, 4, 6)).unwrap();
+        let p = Progress::update(&path, |p| p.record_exercise(1, "passed", 5.0, 5.0)).unwrap();
+        assert_eq!(p.quizzes[&3].best_score, 4);
+        assert_eq!(Progress::load(&path).unwrap(), p);
+    }
+
+    #[test]
+    fn changed_question_count_resets_best() {
+        let mut p = Progress::default();
+        p.record_quiz(2, 6, 6);
+        p.record_quiz(2, 3, 7);
+        assert_eq!(p.quizzes[&2].best_score, 3);
+        assert_eq!(p.quizzes[&2].attempts, 2);
+    }
+}

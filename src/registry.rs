@@ -18,7 +18,8 @@ pub struct Exercise {
     pub points: u32,
     /// Shown one at a time by `checker --hint N`, most general first.
     pub hints: &'static [&'static str],
-    /// Wall-clock limit for running the exercise's checks, in seconds.
+    /// Wall-clock limit for one check of the exercise, in seconds; after a check times
+    /// out the remaining ones are skipped.
     pub timeout_s: u64,
 }
 
@@ -50,6 +51,10 @@ impl Exercise {
     }
 }
 
+/// Version of the exercise set: bump when checks or points change, so reports from
+/// different versions are not compared as equals.
+pub const EXERCISE_SET_VERSION: &str = "2026.11-1";
+
 /// Every exercise, in notebook order.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
@@ -65,7 +70,7 @@ pub const EXERCISES: &[Exercise] = &[
             "Use se05::layers::conv2d(path, in, out, 3, 1) for a 3×3 convolution with padding 1, and se05::layers::batch_norm2d(path, out) for the batch norm; ReLU has no parameters: `.add_fn(|x| x.relu())` (positions 2 and 5).",
             "The second convolution maps out_channels to out_channels. Batch norm must see `train` in forward_t, so use nn::seq_t() and forward_t.",
         ],
-        timeout_s: 120,
+        timeout_s: 30,
     },
     Exercise {
         number: 7,
@@ -79,7 +84,7 @@ pub const EXERCISES: &[Exercise] = &[
             "Max pooling has no parameters, so it takes position 0 with `.add_fn(|x| x.max_pool2d_default(2))`; the DoubleConv goes at position 1, created under `p / \"maxpool_conv\" / 1`.",
             "An odd size rounds down: 33×33 becomes 16×16, as PyTorch's MaxPool2d(2) does.",
         ],
-        timeout_s: 120,
+        timeout_s: 30,
     },
     Exercise {
         number: 8,
@@ -94,7 +99,7 @@ pub const EXERCISES: &[Exercise] = &[
             "When the skip map is larger (odd sizes lose a row in max pooling), pad the upsampled map: diff_y = skip height − upsampled height; pad [diff_x / 2, diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2] with Tensor::constant_pad_nd (left, right, top, bottom).",
             "Concatenate in the order [skip, upsampled] along dimension 1 (Tensor::cat(&[x2, &x1], 1)); the DoubleConv then maps in_channels to out_channels.",
         ],
-        timeout_s: 120,
+        timeout_s: 30,
     },
     Exercise {
         number: 9,
@@ -109,7 +114,7 @@ pub const EXERCISES: &[Exercise] = &[
             "Keep every encoder output: up1 takes (x5, x4), up2 (x, x3), up3 (x, x2), up4 (x, x1).",
             "UNet::new(p, 3, 1) has 31,043,521 parameters; if yours differs, compare your parameter table with the expected one in the check's message.",
         ],
-        timeout_s: 240,
+        timeout_s: 90,
     },
     Exercise {
         number: 10,
@@ -124,7 +129,7 @@ pub const EXERCISES: &[Exercise] = &[
             "Smoothing goes on both sides: dice = (2·intersection + smooth) / (total + smooth), with smooth = 1.0 by default.",
             "Return (1 − dice) clamped to [0, 1] as a zero-dimensional tensor, keeping the graph so backward() works.",
         ],
-        timeout_s: 120,
+        timeout_s: 30,
     },
 ];
 

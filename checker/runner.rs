@@ -1,0 +1,311 @@
+//! Grades one exercise: compiles its check target with cargo, runs it under a time
+//! limit, and turns the harness's report lines into results.
+use anyhow::Context;
+use se05::check::{CheckInfo, CheckOutcome, ReportLine, Status, REPORT_ENV, TIMEOUT_ENV};
+use se05::registry::Exercise;
+use serde::Serialize;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use wait_timeout::ChildExt;
+
+/// Where and how to grade.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Repository root holding Cargo.toml.
+    pub root: PathBuf,
+    /// Grade solutions/ instead of exercises/.
+    pub solutions: bool,
+    /// Cargo's target folder; None keeps the root's own.
+    pub target_dir: Option<PathBuf>,
+    /// Replaces every exercise's per-check time limit (seconds).
+    pub check_timeout_s: Option<u64>,
+}
+
+/// The result of one check, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub status: Status,
+    pub points_earned: u32,
+    pub points_possible: u32,
+    pub message: String,
+    pub hint: String,
+    pub duration_ms: u64,
+}
+
+/// The result of one exercise, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExerciseResult {
+    pub number: u32,
+    pub slug: String,
+    pub title: String,
+    pub file: String,
+    pub status: Status,
+    pub points_earned: u32,
+    pub points_possible: u32,
+    /// Why the exercise did not run (compile error, blocked, ...), else empty.
+    pub message: String,
+    pub duration_ms: u64,
+    pub checks: Vec<CheckResult>,
+}
+
+impl ExerciseResult {
+    fn without_checks(ex: &Exercise, file: String, status: Status, message: String, elapsed: Duration) -> ExerciseResult {
+        ExerciseResult {
+            number: ex.number,
+            slug: ex.slug.to_string(),
+            title: ex.title.to_string(),
+            file,
+            status,
+            points_earned: 0,
+            points_possible: ex.points,
+            message,
+            duration_ms: elapsed.as_millis() as u64,
+            checks: Vec::new(),
+        }
+    }
+
+    /// A result for an exercise that was not run because `dependency` did not pass.
+    pub fn blocked(ex: &Exercise, cfg: &RunConfig, dependency: &ExerciseResult) -> ExerciseResult {
+        let message = format!(
+            "blocked by exercise {} ({}, {}): fix it first, this exercise uses its code",
+            dependency.number,
+            dependency.title,
+            dependency.status.label()
+        );
+        ExerciseResult::without_checks(ex, file_of(ex, cfg), Status::Blocked, message, Duration::ZERO)
+    }
+}
+
+fn file_of(ex: &Exercise, cfg: &RunConfig) -> String {
+    if cfg.solutions {
+        ex.solution_file()
+    } else {
+        ex.exercise_file()
+    }
+}
+
+/// The cargo to call: the one running us when started by `cargo run`.
+fn cargo_program() -> PathBuf {
+    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"))
+}
+
+/// What compiling a check target produced.
+enum Build {
+    Executable(PathBuf),
+    CompileError(String),
+}
+
+/// The first compiler error, with file:line, shortened for a terminal.
+fn describe_compiler_error(message: &serde_json::Value) -> String {
+    let text = message["message"].as_str().unwrap_or("error");
+    let code = message["code"]["code"].as_str().map(|c| format!("[{c}] ")).unwrap_or_default();
+    let span = message["spans"].as_array().and_then(|spans| {
+        spans.iter().find(|s| s["is_primary"].as_bool() == Some(true)).or_else(|| spans.first())
+    });
+    let location = span
+        .map(|s| {
+            let file = s["file_name"].as_str().unwrap_or("?").trim_start_matches("tests/../");
+            format!("{file}:{}:{}", s["line_start"], s["column_start"])
+        })
+        .unwrap_or_default();
+    let rendered = message["rendered"].as_str().unwrap_or("");
+    let excerpt: Vec<&str> = rendered.lines().skip(1).take(12).collect();
+    format!("error{code}: {text}\n  --> {location}\n{}", excerpt.join("\n"))
+}
+
+fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
+    let mut cmd = Command::new(cargo_program());
+    cmd.arg("test")
+        .arg("--manifest-path")
+        .arg(cfg.root.join("Cargo.toml"))
+        .args(["--test", ex.slug, "--no-run", "--message-format=json"])
+        .current_dir(&cfg.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if cfg.solutions {
+        cmd.args(["--features", "solutions"]);
+    }
+    if let Some(dir) = &cfg.target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    let mut child = cmd.spawn().context("cannot start cargo: is the Rust toolchain installed and on PATH?")?;
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let stderr_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut executable = None;
+    let mut first_error = None;
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let line = line.unwrap_or_default();
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        match msg["reason"].as_str() {
+            Some("compiler-message") if msg["message"]["level"] == "error" && first_error.is_none() => {
+                first_error = Some(describe_compiler_error(&msg["message"]));
+            }
+            Some("compiler-artifact") if msg["target"]["name"] == ex.slug => {
+                if let Some(exe) = msg["executable"].as_str() {
+                    executable = Some(PathBuf::from(exe));
+                }
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().context("cargo did not finish")?;
+    let stderr_text = stderr_thread.join().unwrap_or_default();
+    match (status.success(), executable, first_error) {
+        (true, Some(exe), _) => Ok(Build::Executable(exe)),
+        (_, _, Some(err)) => Ok(Build::CompileError(err)),
+        _ => {
+            let tail: Vec<&str> = stderr_text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            Ok(Build::CompileError(format!("cargo failed before compiling the exercise:\n{}", tail.join("\n"))))
+        }
+    }
+}
+
+/// Compiles and runs the checks of `ex`.
+pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
+    let start = Instant::now();
+    let file = file_of(ex, cfg);
+    let exe = match build(ex, cfg) {
+        Ok(Build::Executable(exe)) => exe,
+        Ok(Build::CompileError(msg)) => {
+            return ExerciseResult::without_checks(ex, file, Status::CompileError, msg, start.elapsed());
+        }
+        Err(e) => return ExerciseResult::without_checks(ex, file, Status::CompileError, format!("{e:#}"), start.elapsed()),
+    };
+    match run_checks(ex, cfg, &exe) {
+        Ok(mut result) => {
+            result.file = file;
+            result.duration_ms = start.elapsed().as_millis() as u64;
+            result
+        }
+        Err(e) => ExerciseResult::without_checks(ex, file, Status::Crashed, format!("{e:#}"), start.elapsed()),
+    }
+}
+
+fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<ExerciseResult> {
+    let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let report = scratch.path().join("report.jsonl");
+    let output = scratch.path().join("output.txt");
+    let per_check = cfg.check_timeout_s.unwrap_or(ex.timeout_s);
+    let out_file = std::fs::File::create(&output)?;
+    let mut child = Command::new(exe)
+        .current_dir(&cfg.root)
+        .env(REPORT_ENV, &report)
+        .env(TIMEOUT_ENV, per_check.to_string())
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(out_file.try_clone()?)
+        .stderr(out_file)
+        .spawn()
+        .with_context(|| format!("cannot start the checks of exercise {} ({})", ex.number, exe.display()))?;
+    // Each check has its own limit inside the harness; this one catches a harness
+    // that cannot even report (stuck before the first check, or in libtorch).
+    let wall = Duration::from_secs(per_check * 20 + 30);
+    let exit = child.wait_timeout(wall)?;
+    let killed = exit.is_none();
+    if killed {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let (plan, outcomes) = read_report(&report)?;
+    let plan = plan.with_context(|| {
+        let out = std::fs::read_to_string(&output).unwrap_or_default();
+        format!("the checks of exercise {} did not start:\n{}", ex.number, se05::check::first_lines(&out, 12))
+    })?;
+    let process_note = match exit {
+        None => format!("the checks were stopped after {} s", wall.as_secs()),
+        Some(status) if status.code().is_none() => {
+            let out = std::fs::read_to_string(&output).unwrap_or_default();
+            let tail: Vec<&str> = out.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+            format!("the check process died ({status}); last output:\n{}", tail.join("\n"))
+        }
+        Some(_) => "the check process stopped before reaching this check".to_string(),
+    };
+    let checks: Vec<CheckResult> = plan
+        .iter()
+        .map(|info| {
+            let outcome = outcomes.iter().find(|o| o.name == info.name);
+            let (status, message, duration_ms) = match outcome {
+                Some(o) => (o.status, o.message.clone(), o.duration_ms),
+                None if killed => (Status::TimedOut, process_note.clone(), 0),
+                None => (Status::Crashed, process_note.clone(), 0),
+            };
+            CheckResult {
+                name: info.name.clone(),
+                status,
+                points_earned: if status == Status::Passed { info.points } else { 0 },
+                points_possible: info.points,
+                message,
+                hint: info.hint.clone(),
+                duration_ms,
+            }
+        })
+        .collect();
+    let statuses: Vec<Status> = checks.iter().map(|c| c.status).collect();
+    Ok(ExerciseResult {
+        number: ex.number,
+        slug: ex.slug.to_string(),
+        title: ex.title.to_string(),
+        file: String::new(),
+        status: Status::summarise(&statuses),
+        points_earned: checks.iter().map(|c| c.points_earned).sum(),
+        points_possible: ex.points,
+        message: String::new(),
+        duration_ms: 0,
+        checks,
+    })
+}
+
+fn read_report(path: &Path) -> anyhow::Result<(Option<Vec<CheckInfo>>, Vec<CheckOutcome>)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut plan = None;
+    let mut outcomes = Vec::new();
+    for line in text.lines() {
+        match serde_json::from_str::<ReportLine>(line) {
+            Ok(ReportLine::Plan { checks, .. }) => plan = Some(checks),
+            Ok(ReportLine::Outcome(o)) => outcomes.push(o),
+            Err(_) => {} // a line cut short by a killed process
+        }
+    }
+    Ok((plan, outcomes))
+}
+
+/// Grades the exercises in `numbers` (ascending) and whatever they depend on,
+/// marking an exercise blocked when one of its dependencies did not pass (unless
+/// `respect_dependencies` is false).
+pub fn grade_all(numbers: &[u32], cfg: &RunConfig, respect_dependencies: bool, mut on_result: impl FnMut(&ExerciseResult)) -> Vec<ExerciseResult> {
+    let mut wanted: Vec<u32> = Vec::new();
+    for &n in numbers {
+        if let Some(ex) = se05::registry::get(n) {
+            wanted.extend(ex.all_dependencies());
+            wanted.push(n);
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut results: Vec<ExerciseResult> = Vec::new();
+    for n in wanted {
+        let ex = se05::registry::get(n).expect("checked above");
+        let failed_dep = ex
+            .all_dependencies()
+            .into_iter()
+            .filter(|_| respect_dependencies)
+            .filter_map(|d| results.iter().find(|r| r.number == d))
+            .find(|r| r.status != Status::Passed)
+            .cloned();
+        let result = match failed_dep {
+            Some(dep) => ExerciseResult::blocked(ex, cfg, &dep),
+            None => grade(ex, cfg),
+        };
+        on_result(&result);
+        results.push(result);
+    }
+    results
+}
