@@ -12,28 +12,55 @@ fn hints_path() -> PathBuf {
 }
 
 fn load_seen() -> BTreeMap<u32, usize> {
-    std::fs::read_to_string(hints_path()).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
+    std::fs::read_to_string(hints_path())
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
 }
 
 /// Shows the hints of exercise `n` seen so far plus one more, most general first.
 pub fn show_next(n: u32) -> anyhow::Result<()> {
     let ex = registry::get(n).ok_or_else(|| {
         let all: Vec<String> = EXERCISES.iter().map(|e| e.number.to_string()).collect();
-        anyhow::anyhow!("there is no exercise {n}; the exercises are {}", all.join(", "))
+        anyhow::anyhow!(
+            "there is no exercise {n}; the exercises are {}",
+            all.join(", ")
+        )
     })?;
     let mut seen = load_seen();
     let shown = (seen.get(&n).copied().unwrap_or(0) + 1).min(ex.hints.len());
-    println!("{}", format!("Hints for exercise {} · {} ({})", n, ex.title, ex.exercise_file()).bold());
+    println!(
+        "{}",
+        format!(
+            "Hints for exercise {} · {} ({})",
+            n,
+            ex.title,
+            ex.exercise_file()
+        )
+        .bold()
+    );
     for (i, hint) in ex.hints.iter().take(shown).enumerate() {
-        println!("  {} {hint}", format!("{}/{}", i + 1, ex.hints.len()).cyan().bold());
+        println!(
+            "  {} {hint}",
+            format!("{}/{}", i + 1, ex.hints.len()).cyan().bold()
+        );
     }
     if shown < ex.hints.len() {
-        println!("{}", format!("Run the same command again for the next hint ({} more).", ex.hints.len() - shown).dimmed());
+        println!(
+            "{}",
+            format!(
+                "Run the same command again for the next hint ({} more).",
+                ex.hints.len() - shown
+            )
+            .dimmed()
+        );
     } else {
         println!("{}", "That was the last hint: the reference's behaviour is described in each failing check's message.".dimmed());
     }
     seen.insert(n, shown);
-    if let Err(e) = se05::fsutil::write_atomic(&hints_path(), serde_json::to_string(&seen)?.as_bytes()) {
+    if let Err(e) =
+        se05::fsutil::write_atomic(&hints_path(), serde_json::to_string(&seen)?.as_bytes())
+    {
         eprintln!("warning: could not remember which hints you saw: {e:#}");
     }
     Ok(())
@@ -54,22 +81,48 @@ fn ago(unix: u64) -> String {
 pub fn print_list() -> anyhow::Result<()> {
     let path = Progress::default_path();
     let progress = Progress::load(&path)?;
-    println!("{}", format!("{:>3}  {:<22} {:<9} {:<17} {:>7}  {}", "#", "exercise", "notebook", "status", "points", "last run").bold());
+    println!(
+        "{}",
+        format!(
+            "{:>3}  {:<22} {:<9} {:<17} {:>7}  {}",
+            "#", "exercise", "notebook", "status", "points", "last run"
+        )
+        .bold()
+    );
     for ex in EXERCISES {
         let record = progress.exercises.get(&ex.number);
-        let status = record.map(|r| r.status.clone()).unwrap_or_else(|| "not run".to_string());
-        let painted = match serde_json::from_value::<se05::check::Status>(serde_json::Value::String(status.replace(' ', "_"))) {
+        let status = record
+            .map(|r| r.status.clone())
+            .unwrap_or_else(|| "not run".to_string());
+        let painted = match serde_json::from_value::<se05::check::Status>(
+            serde_json::Value::String(status.replace(' ', "_")),
+        ) {
             Ok(s) => ui::paint(s, &status),
             Err(_) => status.dimmed(),
         };
-        let points = record.map(|r| format!("{}/{}", r.points, r.max_points)).unwrap_or_else(|| format!("–/{}", ex.points));
-        let last = record.map(|r| ago(r.last_run_unix)).unwrap_or_else(|| "never".into());
-        println!("{:>3}  {:<22} §{:<8} {:<17} {:>7}  {}", ex.number, ex.title, ex.section, painted, points, last);
+        let points = record
+            .map(|r| format!("{}/{}", r.points, r.max_points))
+            .unwrap_or_else(|| format!("–/{}", ex.points));
+        let last = record
+            .map(|r| ago(r.last_run_unix))
+            .unwrap_or_else(|| "never".into());
+        println!(
+            "{:>3}  {:<22} §{:<8} {:<17} {:>7}  {}",
+            ex.number, ex.title, ex.section, painted, points, last
+        );
     }
     println!("\n{}", "Quizzes (cargo run --bin quiz -- N)".bold());
     for q in 1..=5u32 {
         match progress.quizzes.get(&q) {
-            Some(r) => println!("  quiz {q}: last {}/{}, best {}/{}, {} attempt(s), {}", r.last_score, r.max_score, r.best_score, r.max_score, r.attempts, ago(r.last_run_unix)),
+            Some(r) => println!(
+                "  quiz {q}: last {}/{}, best {}/{}, {} attempt(s), {}",
+                r.last_score,
+                r.max_score,
+                r.best_score,
+                r.max_score,
+                r.attempts,
+                ago(r.last_run_unix)
+            ),
             None => println!("  quiz {q}: {}", "not taken".dimmed()),
         }
     }

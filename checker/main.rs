@@ -2,8 +2,8 @@
 //!
 //! `cargo run --bin checker -- 6` grades exercise 6; see `--help` for the rest.
 mod hints;
-mod runner;
 mod report;
+mod runner;
 mod selection;
 mod ui;
 mod validate;
@@ -41,6 +41,9 @@ struct Cli {
     /// Repository to grade (default: the one this checker was built from).
     #[arg(long, value_name = "DIR", global = true)]
     root: Option<PathBuf>,
+    /// Cargo target folder to build in (default: the repository's own `target/`).
+    #[arg(long, value_name = "DIR", global = true)]
+    target_dir: Option<PathBuf>,
     /// Seconds each check may run before it counts as timed out (default: per exercise).
     #[arg(long, value_name = "SECONDS", global = true)]
     check_timeout: Option<u64>,
@@ -55,14 +58,25 @@ enum Command {
 }
 
 fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ui::configure_colors();
-    let root = cli.root.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let cfg = RunConfig { root, solutions: cli.solutions, target_dir: None, check_timeout_s: cli.check_timeout };
+    let root = cli
+        .root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let cfg = RunConfig {
+        root,
+        solutions: cli.solutions,
+        target_dir: cli.target_dir.clone(),
+        check_timeout_s: cli.check_timeout,
+    };
     let outcome = match &cli.command {
         Some(Command::Validate) => validate::run(&cfg),
         None if cli.list => hints::print_list().map(|_| true),
@@ -75,7 +89,10 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("{} {e:#}", colored::Colorize::bold(colored::Colorize::red("error:")));
+            eprintln!(
+                "{} {e:#}",
+                colored::Colorize::bold(colored::Colorize::red("error:"))
+            );
             ExitCode::from(2)
         }
     }
@@ -97,15 +114,31 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
         }
     };
     let clock = Instant::now();
-    let mode = if cfg.solutions { " (reference solutions)" } else { "" };
-    eprintln!("{}", colored::Colorize::dimmed(format!("Grading exercise(s) {numbers:?}{mode}: compiling and running checks…").as_str()));
+    let mode = if cfg.solutions {
+        " (reference solutions)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "{}",
+        colored::Colorize::dimmed(
+            format!("Grading exercise(s) {numbers:?}{mode}: compiling and running checks…")
+                .as_str()
+        )
+    );
     let results = runner::grade_all(&numbers, cfg, true, ui::print_exercise);
     ui::print_summary(&results);
     if !cfg.solutions {
         record_progress(&results);
     }
     if let Some(path) = &cli.json {
-        report::Report::new(cfg.solutions, results.clone(), started, clock.elapsed().as_millis() as u64).write(path)?;
+        report::Report::new(
+            cfg.solutions,
+            results.clone(),
+            started,
+            clock.elapsed().as_millis() as u64,
+        )
+        .write(path)?;
         eprintln!("report written to {}", path.display());
     }
     Ok(results.iter().all(|r| r.status == Status::Passed))
@@ -117,7 +150,12 @@ fn record_progress(results: &[runner::ExerciseResult]) {
     let path = se05::progress::Progress::default_path();
     let update = se05::progress::Progress::update(&path, |p| {
         for r in results {
-            p.record_exercise(r.number, r.status.label(), r.points_earned as f64, r.points_possible as f64);
+            p.record_exercise(
+                r.number,
+                r.status.label(),
+                r.points_earned as f64,
+                r.points_possible as f64,
+            );
         }
     });
     if let Err(e) = update {

@@ -24,15 +24,27 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(solutions: bool, results: Vec<ExerciseResult>, started_unix: u64, duration_ms: u64) -> Report {
+    pub fn new(
+        solutions: bool,
+        results: Vec<ExerciseResult>,
+        started_unix: u64,
+        duration_ms: u64,
+    ) -> Report {
         let statuses: Vec<Status> = results.iter().map(|r| r.status).collect();
-        let overall = if statuses.iter().all(|s| *s == Status::Passed) { Status::Passed } else { Status::Failed };
+        let overall = if statuses.iter().all(|s| *s == Status::Passed) {
+            Status::Passed
+        } else {
+            Status::Failed
+        };
         Report {
             schema: "se05-report/1",
             crate_version: env!("CARGO_PKG_VERSION"),
             exercise_set_version: se05::registry::EXERCISE_SET_VERSION,
             mode: if solutions { "solutions" } else { "exercises" },
-            status: serde_json::to_value(overall).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            status: serde_json::to_value(overall)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
             error: None,
             points_earned: results.iter().map(|r| r.points_earned).sum(),
             points_possible: results.iter().map(|r| r.points_possible).sum(),

@@ -52,7 +52,13 @@ pub struct ExerciseResult {
 }
 
 impl ExerciseResult {
-    fn without_checks(ex: &Exercise, file: String, status: Status, message: String, elapsed: Duration) -> ExerciseResult {
+    fn without_checks(
+        ex: &Exercise,
+        file: String,
+        status: Status,
+        message: String,
+        elapsed: Duration,
+    ) -> ExerciseResult {
         ExerciseResult {
             number: ex.number,
             slug: ex.slug.to_string(),
@@ -75,7 +81,13 @@ impl ExerciseResult {
             dependency.title,
             dependency.status.label()
         );
-        ExerciseResult::without_checks(ex, file_of(ex, cfg), Status::Blocked, message, Duration::ZERO)
+        ExerciseResult::without_checks(
+            ex,
+            file_of(ex, cfg),
+            Status::Blocked,
+            message,
+            Duration::ZERO,
+        )
     }
 }
 
@@ -89,7 +101,9 @@ fn file_of(ex: &Exercise, cfg: &RunConfig) -> String {
 
 /// The cargo to call: the one running us when started by `cargo run`.
 fn cargo_program() -> PathBuf {
-    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"))
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
 /// What compiling a check target produced.
@@ -101,19 +115,31 @@ enum Build {
 /// The first compiler error, with file:line, shortened for a terminal.
 fn describe_compiler_error(message: &serde_json::Value) -> String {
     let text = message["message"].as_str().unwrap_or("error");
-    let code = message["code"]["code"].as_str().map(|c| format!("[{c}] ")).unwrap_or_default();
+    let code = message["code"]["code"]
+        .as_str()
+        .map(|c| format!("[{c}] "))
+        .unwrap_or_default();
     let span = message["spans"].as_array().and_then(|spans| {
-        spans.iter().find(|s| s["is_primary"].as_bool() == Some(true)).or_else(|| spans.first())
+        spans
+            .iter()
+            .find(|s| s["is_primary"].as_bool() == Some(true))
+            .or_else(|| spans.first())
     });
     let location = span
         .map(|s| {
-            let file = s["file_name"].as_str().unwrap_or("?").trim_start_matches("tests/../");
+            let file = s["file_name"]
+                .as_str()
+                .unwrap_or("?")
+                .trim_start_matches("tests/../");
             format!("{file}:{}:{}", s["line_start"], s["column_start"])
         })
         .unwrap_or_default();
     let rendered = message["rendered"].as_str().unwrap_or("");
     let excerpt: Vec<&str> = rendered.lines().skip(1).take(12).collect();
-    format!("error{code}: {text}\n  --> {location}\n{}", excerpt.join("\n"))
+    format!(
+        "error{code}: {text}\n  --> {location}\n{}",
+        excerpt.join("\n")
+    )
 }
 
 fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
@@ -132,7 +158,9 @@ fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
     if let Some(dir) = &cfg.target_dir {
         cmd.arg("--target-dir").arg(dir);
     }
-    let mut child = cmd.spawn().context("cannot start cargo: is the Rust toolchain installed and on PATH?")?;
+    let mut child = cmd
+        .spawn()
+        .context("cannot start cargo: is the Rust toolchain installed and on PATH?")?;
     let mut stderr = child.stderr.take().expect("piped stderr");
     let stderr_thread = std::thread::spawn(move || {
         let mut s = String::new();
@@ -143,9 +171,13 @@ fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
     let mut first_error = None;
     for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let line = line.unwrap_or_default();
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         match msg["reason"].as_str() {
-            Some("compiler-message") if msg["message"]["level"] == "error" && first_error.is_none() => {
+            Some("compiler-message")
+                if msg["message"]["level"] == "error" && first_error.is_none() =>
+            {
                 first_error = Some(describe_compiler_error(&msg["message"]));
             }
             Some("compiler-artifact") if msg["target"]["name"] == ex.slug => {
@@ -162,8 +194,18 @@ fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
         (true, Some(exe), _) => Ok(Build::Executable(exe)),
         (_, _, Some(err)) => Ok(Build::CompileError(err)),
         _ => {
-            let tail: Vec<&str> = stderr_text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
-            Ok(Build::CompileError(format!("cargo failed before compiling the exercise:\n{}", tail.join("\n"))))
+            let tail: Vec<&str> = stderr_text
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Ok(Build::CompileError(format!(
+                "cargo failed before compiling the exercise:\n{}",
+                tail.join("\n")
+            )))
         }
     }
 }
@@ -175,9 +217,23 @@ pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
     let exe = match build(ex, cfg) {
         Ok(Build::Executable(exe)) => exe,
         Ok(Build::CompileError(msg)) => {
-            return ExerciseResult::without_checks(ex, file, Status::CompileError, msg, start.elapsed());
+            return ExerciseResult::without_checks(
+                ex,
+                file,
+                Status::CompileError,
+                msg,
+                start.elapsed(),
+            );
         }
-        Err(e) => return ExerciseResult::without_checks(ex, file, Status::CompileError, format!("{e:#}"), start.elapsed()),
+        Err(e) => {
+            return ExerciseResult::without_checks(
+                ex,
+                file,
+                Status::CompileError,
+                format!("{e:#}"),
+                start.elapsed(),
+            )
+        }
     };
     match run_checks(ex, cfg, &exe) {
         Ok(mut result) => {
@@ -185,7 +241,13 @@ pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
             result.duration_ms = start.elapsed().as_millis() as u64;
             result
         }
-        Err(e) => ExerciseResult::without_checks(ex, file, Status::Crashed, format!("{e:#}"), start.elapsed()),
+        Err(e) => ExerciseResult::without_checks(
+            ex,
+            file,
+            Status::Crashed,
+            format!("{e:#}"),
+            start.elapsed(),
+        ),
     }
 }
 
@@ -204,7 +266,13 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
         .stdout(out_file.try_clone()?)
         .stderr(out_file)
         .spawn()
-        .with_context(|| format!("cannot start the checks of exercise {} ({})", ex.number, exe.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot start the checks of exercise {} ({})",
+                ex.number,
+                exe.display()
+            )
+        })?;
     // Each check has its own limit inside the harness; this one catches a harness
     // that cannot even report (stuck before the first check, or in libtorch).
     let wall = Duration::from_secs(per_check * 20 + 30);
@@ -217,14 +285,28 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
     let (plan, outcomes) = read_report(&report)?;
     let plan = plan.with_context(|| {
         let out = std::fs::read_to_string(&output).unwrap_or_default();
-        format!("the checks of exercise {} did not start:\n{}", ex.number, se05::check::first_lines(&out, 12))
+        format!(
+            "the checks of exercise {} did not start:\n{}",
+            ex.number,
+            se05::check::first_lines(&out, 12)
+        )
     })?;
     let process_note = match exit {
         None => format!("the checks were stopped after {} s", wall.as_secs()),
         Some(status) if status.code().is_none() => {
             let out = std::fs::read_to_string(&output).unwrap_or_default();
-            let tail: Vec<&str> = out.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
-            format!("the check process died ({status}); last output:\n{}", tail.join("\n"))
+            let tail: Vec<&str> = out
+                .lines()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            format!(
+                "the check process died ({status}); last output:\n{}",
+                tail.join("\n")
+            )
         }
         Some(_) => "the check process stopped before reaching this check".to_string(),
     };
@@ -240,7 +322,11 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
             CheckResult {
                 name: info.name.clone(),
                 status,
-                points_earned: if status == Status::Passed { info.points } else { 0 },
+                points_earned: if status == Status::Passed {
+                    info.points
+                } else {
+                    0
+                },
                 points_possible: info.points,
                 message,
                 hint: info.hint.clone(),
@@ -280,7 +366,12 @@ fn read_report(path: &Path) -> anyhow::Result<(Option<Vec<CheckInfo>>, Vec<Check
 /// Grades the exercises in `numbers` (ascending) and whatever they depend on,
 /// marking an exercise blocked when one of its dependencies did not pass (unless
 /// `respect_dependencies` is false).
-pub fn grade_all(numbers: &[u32], cfg: &RunConfig, respect_dependencies: bool, mut on_result: impl FnMut(&ExerciseResult)) -> Vec<ExerciseResult> {
+pub fn grade_all(
+    numbers: &[u32],
+    cfg: &RunConfig,
+    respect_dependencies: bool,
+    mut on_result: impl FnMut(&ExerciseResult),
+) -> Vec<ExerciseResult> {
     let mut wanted: Vec<u32> = Vec::new();
     for &n in numbers {
         if let Some(ex) = se05::registry::get(n) {

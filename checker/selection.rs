@@ -4,7 +4,12 @@ use se05::registry::{self, EXERCISES};
 /// The exercise numbers named by `args`, ascending and without repeats.
 pub fn parse(args: &[String]) -> Result<Vec<u32>, String> {
     let mut out = Vec::new();
-    for arg in args.iter().flat_map(|a| a.split(',')).map(str::trim).filter(|a| !a.is_empty()) {
+    for arg in args
+        .iter()
+        .flat_map(|a| a.split(','))
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
         if arg.eq_ignore_ascii_case("all") {
             out.extend(EXERCISES.iter().map(|e| e.number));
             continue;
@@ -17,7 +22,9 @@ pub fn parse(args: &[String]) -> Result<Vec<u32>, String> {
             }
         };
         if lo > hi {
-            return Err(format!("`{arg}` is an empty range: write the smaller number first, e.g. {hi}-{lo}"));
+            return Err(format!(
+                "`{arg}` is an empty range: write the smaller number first, e.g. {hi}-{lo}"
+            ));
         }
         let mut found = false;
         for n in lo..=hi {
@@ -38,12 +45,17 @@ pub fn parse(args: &[String]) -> Result<Vec<u32>, String> {
 }
 
 fn number(text: &str, whole: &str) -> Result<u32, String> {
-    text.trim().parse::<u32>().map_err(|_| format!("`{whole}` is not an exercise number or range (examples: 6, 6-9, all)"))
+    text.trim().parse::<u32>().map_err(|_| {
+        format!("`{whole}` is not an exercise number or range (examples: 6, 6-9, all)")
+    })
 }
 
 fn available() -> String {
     let numbers: Vec<String> = EXERCISES.iter().map(|e| e.number.to_string()).collect();
-    format!("the exercises are {} (see `checker --list`)", numbers.join(", "))
+    format!(
+        "the exercises are {} (see `checker --list`)",
+        numbers.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -60,7 +72,10 @@ mod tests {
         assert_eq!(s(&["6-9"]).unwrap(), vec![6, 7, 8, 9]);
         assert_eq!(s(&["10", "6", "8"]).unwrap(), vec![6, 8, 10]);
         assert_eq!(s(&["6,8"]).unwrap(), vec![6, 8]);
-        assert_eq!(s(&["all"]).unwrap(), EXERCISES.iter().map(|e| e.number).collect::<Vec<_>>());
+        assert_eq!(
+            s(&["all"]).unwrap(),
+            EXERCISES.iter().map(|e| e.number).collect::<Vec<_>>()
+        );
     }
 
     #[test]

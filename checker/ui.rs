@@ -33,12 +33,21 @@ pub fn icon(status: Status) -> &'static str {
 }
 
 fn indent(text: &str, pad: &str) -> String {
-    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn print_check(c: &CheckResult) {
     let points = format!("{}/{}", c.points_earned, c.points_possible);
-    println!("  {} {:<40} {:>5}  {}", paint(c.status, icon(c.status)), c.name, points, paint(c.status, c.status.label()));
+    println!(
+        "  {} {:<40} {:>5}  {}",
+        paint(c.status, icon(c.status)),
+        c.name,
+        points,
+        paint(c.status, c.status.label())
+    );
     if c.status != Status::Passed {
         if !c.message.is_empty() {
             println!("{}", indent(&c.message, "      "));
@@ -51,19 +60,38 @@ fn print_check(c: &CheckResult) {
 pub fn print_exercise(r: &ExerciseResult) {
     println!();
     let header = format!("Exercise {} · {}", r.number, r.title);
-    let section = registry::get(r.number).map(|e| format!("notebook §{}", e.section)).unwrap_or_default();
-    println!("{}  {}  {}", header.bold(), section.dimmed(), r.file.dimmed());
+    let section = registry::get(r.number)
+        .map(|e| format!("notebook §{}", e.section))
+        .unwrap_or_default();
+    println!(
+        "{}  {}  {}",
+        header.bold(),
+        section.dimmed(),
+        r.file.dimmed()
+    );
     match r.status {
         Status::CompileError | Status::Blocked => {
-            println!("  {} {}", paint(r.status, icon(r.status)), paint(r.status, r.status.label()));
+            println!(
+                "  {} {}",
+                paint(r.status, icon(r.status)),
+                paint(r.status, r.status.label())
+            );
             println!("{}", indent(&r.message, "    "));
             if r.status == Status::CompileError {
-                println!("    {} read the first error above; `cargo build --tests` shows them all.", "hint:".cyan().bold());
+                println!(
+                    "    {} read the first error above; `cargo build --tests` shows them all.",
+                    "hint:".cyan().bold()
+                );
             }
         }
         Status::NotImplemented if r.checks.len() > 1 => {
             let first = &r.checks[0];
-            println!("  {} {} ({} checks waiting)", paint(r.status, icon(r.status)), paint(r.status, "not implemented yet"), r.checks.len());
+            println!(
+                "  {} {} ({} checks waiting)",
+                paint(r.status, icon(r.status)),
+                paint(r.status, "not implemented yet"),
+                r.checks.len()
+            );
             println!("{}", indent(&first.message, "      "));
             if let Some(hint) = registry::get(r.number).and_then(|e| e.hints.first()) {
                 println!("      {} {}", "start here:".cyan().bold(), hint);
@@ -71,10 +99,18 @@ pub fn print_exercise(r: &ExerciseResult) {
         }
         _ => r.checks.iter().for_each(print_check),
     }
-    let verdict = format!("{} — {}/{} points", r.status.label(), r.points_earned, r.points_possible);
+    let verdict = format!(
+        "{} — {}/{} points",
+        r.status.label(),
+        r.points_earned,
+        r.points_possible
+    );
     println!("  {} {}", "→".bold(), paint(r.status, &verdict));
     if r.status != Status::Passed && r.status != Status::Blocked {
-        println!("  {}", format!("More help: cargo run --bin checker -- --hint {}", r.number).dimmed());
+        println!(
+            "  {}",
+            format!("More help: cargo run --bin checker -- --hint {}", r.number).dimmed()
+        );
     }
 }
 
@@ -96,6 +132,13 @@ pub fn print_summary(results: &[ExerciseResult]) {
     }
     let earned: u32 = results.iter().map(|r| r.points_earned).sum();
     let possible: u32 = results.iter().map(|r| r.points_possible).sum();
-    let passed = results.iter().filter(|r| r.status == Status::Passed).count();
-    println!("  {} {passed}/{} exercises passed, {earned}/{possible} points", "→".bold(), results.len());
+    let passed = results
+        .iter()
+        .filter(|r| r.status == Status::Passed)
+        .count();
+    println!(
+        "  {} {passed}/{} exercises passed, {earned}/{possible} points",
+        "→".bold(),
+        results.len()
+    );
 }

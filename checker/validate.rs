@@ -11,7 +11,10 @@ use std::process::Command;
 /// Fails when exercises/ differs from the committed stubs (a student's work in
 /// progress would make "every stub fails" meaningless).
 fn ensure_pristine_stubs(cfg: &RunConfig) -> anyhow::Result<()> {
-    let out = Command::new("git").args(["status", "--porcelain", "--", "exercises"]).current_dir(&cfg.root).output();
+    let out = Command::new("git")
+        .args(["status", "--porcelain", "--", "exercises"])
+        .current_dir(&cfg.root)
+        .output();
     match out {
         Ok(o) if o.status.success() => {
             let changed = String::from_utf8_lossy(&o.stdout).trim().to_string();
@@ -32,14 +35,29 @@ fn problems(results: &[ExerciseResult], solutions: bool) -> Vec<String> {
     let mut out = Vec::new();
     for r in results {
         if r.checks.is_empty() {
-            out.push(format!("exercise {} ({}): {} — {}", r.number, r.file, r.status.label(), se05::check::first_lines(&r.message, 3)));
+            out.push(format!(
+                "exercise {} ({}): {} — {}",
+                r.number,
+                r.file,
+                r.status.label(),
+                se05::check::first_lines(&r.message, 3)
+            ));
         }
         for c in &r.checks {
             if c.hint.trim().is_empty() {
-                out.push(format!("exercise {} check {}: has no hint", r.number, c.name));
+                out.push(format!(
+                    "exercise {} check {}: has no hint",
+                    r.number, c.name
+                ));
             }
             if solutions && c.status != Status::Passed {
-                out.push(format!("exercise {} check {}: the reference {} — {}", r.number, c.name, c.status.label(), se05::check::first_lines(&c.message, 2)));
+                out.push(format!(
+                    "exercise {} check {}: the reference {} — {}",
+                    r.number,
+                    c.name,
+                    c.status.label(),
+                    se05::check::first_lines(&c.message, 2)
+                ));
             }
             if !solutions && c.status == Status::Passed {
                 out.push(format!("exercise {} check {}: passes on the untouched stub, so it cannot tell a solved exercise from an unsolved one", r.number, c.name));
@@ -55,20 +73,41 @@ pub fn run(base: &RunConfig) -> anyhow::Result<bool> {
     let numbers: Vec<u32> = EXERCISES.iter().map(|e| e.number).collect();
     let mut all_problems = Vec::new();
     for solutions in [true, false] {
-        let cfg = RunConfig { solutions, ..base.clone() };
-        let what = if solutions { "reference solutions (every check must pass)" } else { "untouched stubs (every check must fail)" };
+        let cfg = RunConfig {
+            solutions,
+            ..base.clone()
+        };
+        let what = if solutions {
+            "reference solutions (every check must pass)"
+        } else {
+            "untouched stubs (every check must fail)"
+        };
         println!("{}", format!("Validating the {what}…").bold());
         // Stubs are graded one by one, not blocked by their dependencies: every
         // check must be seen failing.
         let results = runner::grade_all(&numbers, &cfg, solutions, |r| {
             let checks = r.checks.len();
-            let passed = r.checks.iter().filter(|c| c.status == Status::Passed).count();
-            println!("  {:>2} {:<22} {} ({passed}/{checks} checks passed)", r.number, r.title, ui::paint(r.status, r.status.label()));
+            let passed = r
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Passed)
+                .count();
+            println!(
+                "  {:>2} {:<22} {} ({passed}/{checks} checks passed)",
+                r.number,
+                r.title,
+                ui::paint(r.status, r.status.label())
+            );
         });
         all_problems.extend(problems(&results, solutions));
     }
     if all_problems.is_empty() {
-        println!("{}", "validate: every solution passes, every untouched stub fails, every check has a hint.".green().bold());
+        println!(
+            "{}",
+            "validate: every solution passes, every untouched stub fails, every check has a hint."
+                .green()
+                .bold()
+        );
         Ok(true)
     } else {
         println!("{}", "validate found problems:".red().bold());

@@ -26,7 +26,12 @@ impl Up {
         let x1 = self.up.forward(x1);
         let diff_y = x2.size()[2] - x1.size()[2];
         let diff_x = x2.size()[3] - x1.size()[3];
-        let x1 = x1.constant_pad_nd([diff_x / 2, diff_x - diff_x / 2, diff_y / 2, diff_y - diff_y / 2]);
+        let x1 = x1.constant_pad_nd([
+            diff_x / 2,
+            diff_x - diff_x / 2,
+            diff_y / 2,
+            diff_y - diff_y / 2,
+        ]);
         let x = Tensor::cat(&[x2, &x1], 1);
         self.conv.forward_t(&x, train)
     }

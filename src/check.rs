@@ -89,7 +89,10 @@ pub struct CheckOutcome {
 #[serde(rename_all = "snake_case")]
 pub enum ReportLine {
     /// Written first: the exercise and every check it will run.
-    Plan { exercise: u32, checks: Vec<CheckInfo> },
+    Plan {
+        exercise: u32,
+        checks: Vec<CheckInfo>,
+    },
     /// Written as each check finishes.
     Outcome(CheckOutcome),
 }
@@ -104,8 +107,20 @@ pub struct Check {
 
 /// Builds a check. The body returns `Err` (e.g. through `anyhow::ensure!`) to fail
 /// with a message; a panic counts as a crash, a `todo!()` as not implemented.
-pub fn check(name: &str, points: u32, hint: &str, body: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> Check {
-    Check { info: CheckInfo { name: name.to_string(), points, hint: hint.to_string() }, run: Box::new(body) }
+pub fn check(
+    name: &str,
+    points: u32,
+    hint: &str,
+    body: impl FnOnce() -> anyhow::Result<()> + Send + 'static,
+) -> Check {
+    Check {
+        info: CheckInfo {
+            name: name.to_string(),
+            points,
+            hint: hint.to_string(),
+        },
+        run: Box::new(body),
+    }
 }
 
 fn panic_messages() -> &'static Mutex<HashMap<ThreadId, String>> {
@@ -124,7 +139,11 @@ fn install_panic_recorder() {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic with a non-text payload".to_string());
         let located = match info.location() {
-            Some(loc) => format!("{message}\n  (at {}:{})", loc.file().trim_start_matches("tests/../"), loc.line()),
+            Some(loc) => format!(
+                "{message}\n  (at {}:{})",
+                loc.file().trim_start_matches("tests/../"),
+                loc.line()
+            ),
             None => message,
         };
         if let Ok(mut map) = panic_messages().lock() {
@@ -146,7 +165,12 @@ pub fn classify_panic(message: &str) -> Status {
 /// backtraces that help nobody here).
 pub fn first_lines(message: &str, max_lines: usize) -> String {
     let lines: Vec<&str> = message.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut out = lines.iter().take(max_lines).cloned().collect::<Vec<_>>().join("\n");
+    let mut out = lines
+        .iter()
+        .take(max_lines)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
     if lines.len() > max_lines {
         out.push_str("\n  …");
     }
@@ -155,30 +179,45 @@ pub fn first_lines(message: &str, max_lines: usize) -> String {
 
 fn run_one(body: CheckFn, limit: Duration) -> (Status, String) {
     let (tx, rx) = mpsc::channel();
-    let spawned = std::thread::Builder::new().stack_size(64 << 20).spawn(move || {
-        let result = panic::catch_unwind(AssertUnwindSafe(body));
-        let outcome = match result {
-            Ok(Ok(())) => (Status::Passed, String::new()),
-            Ok(Err(e)) => (Status::Failed, format!("{e:#}")),
-            Err(_) => {
-                let id = std::thread::current().id();
-                let message = panic_messages().lock().ok().and_then(|mut m| m.remove(&id)).unwrap_or_default();
-                let status = classify_panic(&message);
-                (status, first_lines(&message, 6))
-            }
-        };
-        let _ = tx.send(outcome);
-    });
+    let spawned = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(body));
+            let outcome = match result {
+                Ok(Ok(())) => (Status::Passed, String::new()),
+                Ok(Err(e)) => (Status::Failed, format!("{e:#}")),
+                Err(_) => {
+                    let id = std::thread::current().id();
+                    let message = panic_messages()
+                        .lock()
+                        .ok()
+                        .and_then(|mut m| m.remove(&id))
+                        .unwrap_or_default();
+                    let status = classify_panic(&message);
+                    (status, first_lines(&message, 6))
+                }
+            };
+            let _ = tx.send(outcome);
+        });
     if let Err(e) = spawned {
-        return (Status::Crashed, format!("could not start the check's thread: {e}"));
+        return (
+            Status::Crashed,
+            format!("could not start the check's thread: {e}"),
+        );
     }
     match rx.recv_timeout(limit) {
         Ok(outcome) => outcome,
         Err(mpsc::RecvTimeoutError::Timeout) => (
             Status::TimedOut,
-            format!("still running after {} s: look for a loop that never ends", limit.as_secs()),
+            format!(
+                "still running after {} s: look for a loop that never ends",
+                limit.as_secs()
+            ),
         ),
-        Err(mpsc::RecvTimeoutError::Disconnected) => (Status::Crashed, "the check's thread ended without a result".into()),
+        Err(mpsc::RecvTimeoutError::Disconnected) => (
+            Status::Crashed,
+            "the check's thread ended without a result".into(),
+        ),
     }
 }
 
@@ -190,7 +229,13 @@ impl Reporter {
     fn from_env() -> Reporter {
         let file = std::env::var_os(REPORT_ENV)
             .map(PathBuf::from)
-            .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+            .and_then(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .ok()
+            });
         Reporter { file }
     }
 
@@ -209,9 +254,14 @@ impl Reporter {
 /// Panics at once if the checks' points do not add up to the registry's points for the
 /// exercise: that is a mistake in the workshop, not in the student's code.
 pub fn run(number: u32, checks: Vec<Check>) -> ! {
-    let exercise = crate::registry::get(number).unwrap_or_else(|| panic!("exercise {number} is not in the registry"));
+    let exercise = crate::registry::get(number)
+        .unwrap_or_else(|| panic!("exercise {number} is not in the registry"));
     let sum: u32 = checks.iter().map(|c| c.info.points).sum();
-    assert_eq!(sum, exercise.points, "checks of exercise {number} are worth {sum} points, the registry says {}", exercise.points);
+    assert_eq!(
+        sum, exercise.points,
+        "checks of exercise {number} are worth {sum} points, the registry says {}",
+        exercise.points
+    );
     let limit = std::env::var(TIMEOUT_ENV)
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
@@ -222,7 +272,10 @@ pub fn run(number: u32, checks: Vec<Check>) -> ! {
     let reporter = std::sync::Arc::new(Mutex::new(Reporter::from_env()));
     let infos: Vec<CheckInfo> = checks.iter().map(|c| c.info.clone()).collect();
     if let Ok(mut r) = reporter.lock() {
-        r.write(&ReportLine::Plan { exercise: number, checks: infos });
+        r.write(&ReportLine::Plan {
+            exercise: number,
+            checks: infos,
+        });
     }
 
     let earlier_timeout: std::sync::Arc<Mutex<Option<String>>> = Default::default();
@@ -237,7 +290,10 @@ pub fn run(number: u32, checks: Vec<Check>) -> ! {
                 let (status, message) = match earlier_timeout.lock().ok().and_then(|g| g.clone()) {
                     // A check that timed out is still running in its thread and eating
                     // a core; later checks would only be slowed down by it.
-                    Some(name) => (Status::TimedOut, format!("not run: check `{name}` timed out before it")),
+                    Some(name) => (
+                        Status::TimedOut,
+                        format!("not run: check `{name}` timed out before it"),
+                    ),
                     None => run_one(body, limit),
                 };
                 if status == Status::TimedOut {
@@ -271,13 +327,18 @@ pub fn run(number: u32, checks: Vec<Check>) -> ! {
 /// Fails with a clear message unless `t` has exactly the shape `expected`.
 pub fn expect_shape(what: &str, t: &tch::Tensor, expected: &[i64]) -> anyhow::Result<()> {
     let got = t.size();
-    anyhow::ensure!(got == expected, "{what}: expected shape {expected:?}, got {got:?}");
+    anyhow::ensure!(
+        got == expected,
+        "{what}: expected shape {expected:?}, got {got:?}"
+    );
     Ok(())
 }
 
 /// Path of an insta snapshot of a check target (tests/snapshots/<target>__<name>.snap).
 pub fn snapshot_path(target: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(format!("{target}__{name}.snap"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{target}__{name}.snap"))
 }
 
 /// The content of an insta snapshot file: what follows its metadata header.
@@ -290,7 +351,10 @@ pub fn read_snapshot(target: &str, name: &str) -> anyhow::Result<String> {
             path.display()
         )
     })?;
-    let body = match text.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")) {
+    let body = match text
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+    {
         Some((_, body)) => body,
         None => text.as_str(),
     };
@@ -299,7 +363,12 @@ pub fn read_snapshot(target: &str, name: &str) -> anyhow::Result<String> {
 
 /// Compares `actual` with the reference's snapshot line by line and explains the
 /// first lines that differ. With `numeric`, numbers may differ by a relative 1e-3.
-pub fn matches_snapshot(target: &str, name: &str, actual: &str, numeric: bool) -> anyhow::Result<()> {
+pub fn matches_snapshot(
+    target: &str,
+    name: &str,
+    actual: &str,
+    numeric: bool,
+) -> anyhow::Result<()> {
     let expected = read_snapshot(target, name)?;
     let actual = actual.trim_end().to_string() + "\n";
     if numeric {
@@ -321,7 +390,10 @@ pub fn matches_snapshot(target: &str, name: &str, actual: &str, numeric: bool) -
     if lines.is_empty() {
         lines.push("  the same lines in a different order".to_string());
     }
-    anyhow::bail!("does not match the reference ({name}):\n{}", lines.join("\n"))
+    anyhow::bail!(
+        "does not match the reference ({name}):\n{}",
+        lines.join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -330,7 +402,10 @@ mod tests {
 
     #[test]
     fn todo_is_not_implemented_other_panics_crash() {
-        assert_eq!(classify_panic("not yet implemented: Exercise 6"), Status::NotImplemented);
+        assert_eq!(
+            classify_panic("not yet implemented: Exercise 6"),
+            Status::NotImplemented
+        );
         assert_eq!(classify_panic("not implemented"), Status::NotImplemented);
         assert_eq!(classify_panic("index out of bounds"), Status::Crashed);
     }
@@ -339,7 +414,10 @@ mod tests {
     fn summary_of_statuses() {
         use Status::*;
         assert_eq!(Status::summarise(&[Passed, Passed]), Passed);
-        assert_eq!(Status::summarise(&[NotImplemented, NotImplemented]), NotImplemented);
+        assert_eq!(
+            Status::summarise(&[NotImplemented, NotImplemented]),
+            NotImplemented
+        );
         assert_eq!(Status::summarise(&[Passed, NotImplemented]), Failed);
         assert_eq!(Status::summarise(&[Failed, TimedOut]), TimedOut);
         assert_eq!(Status::summarise(&[Failed, Crashed]), Crashed);
@@ -351,10 +429,16 @@ mod tests {
         install_panic_recorder();
         let t = Duration::from_secs(5);
         assert_eq!(run_one(Box::new(|| Ok(())), t).0, Status::Passed);
-        assert_eq!(run_one(Box::new(|| anyhow::bail!("wrong")), t), (Status::Failed, "wrong".to_string()));
+        assert_eq!(
+            run_one(Box::new(|| anyhow::bail!("wrong")), t),
+            (Status::Failed, "wrong".to_string())
+        );
         let (status, message) = run_one(Box::new(|| todo!("Exercise 99")), t);
         assert_eq!(status, Status::NotImplemented);
-        assert!(message.contains("Exercise 99") && message.contains("check.rs"), "{message}");
+        assert!(
+            message.contains("Exercise 99") && message.contains("check.rs"),
+            "{message}"
+        );
         assert_eq!(run_one(Box::new(|| panic!("boom")), t).0, Status::Crashed);
         let (status, _) = run_one(
             Box::new(|| loop {

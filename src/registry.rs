@@ -158,7 +158,11 @@ mod tests {
             assert!(pair[0].number < pair[1].number);
         }
         for e in EXERCISES {
-            assert!(e.slug.starts_with(&format!("ex{:02}_", e.number)), "{}", e.slug);
+            assert!(
+                e.slug.starts_with(&format!("ex{:02}_", e.number)),
+                "{}",
+                e.slug
+            );
             assert_eq!(by_slug(e.slug), Some(e));
         }
     }
@@ -167,7 +171,11 @@ mod tests {
     fn dependencies_exist_and_come_first() {
         for e in EXERCISES {
             for d in e.all_dependencies() {
-                assert!(get(d).is_some(), "exercise {} depends on missing {d}", e.number);
+                assert!(
+                    get(d).is_some(),
+                    "exercise {} depends on missing {d}",
+                    e.number
+                );
                 assert!(d < e.number, "exercise {} depends on later {d}", e.number);
             }
             assert!(!e.hints.is_empty() && e.points > 0 && e.timeout_s > 0);
@@ -179,9 +187,50 @@ mod tests {
     fn files_exist() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for e in EXERCISES {
-            assert!(root.join(e.exercise_file()).is_file(), "{}", e.exercise_file());
-            assert!(root.join(e.solution_file()).is_file(), "{}", e.solution_file());
-            assert!(root.join(format!("tests/{}.rs", e.slug)).is_file(), "check target for {}", e.slug);
+            assert!(
+                root.join(e.exercise_file()).is_file(),
+                "{}",
+                e.exercise_file()
+            );
+            assert!(
+                root.join(e.solution_file()).is_file(),
+                "{}",
+                e.solution_file()
+            );
+            assert!(
+                root.join(format!("tests/{}.rs", e.slug)).is_file(),
+                "check target for {}",
+                e.slug
+            );
         }
     }
+}
+
+/// The README's exercise table, generated from the registry (a test keeps the README
+/// in step with it).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| # | Exercise | Notebook | File | Needs | Points |\n|---|---|---|---|---|---|\n",
+    );
+    for e in EXERCISES {
+        let needs = if e.depends_on.is_empty() {
+            "–".to_string()
+        } else {
+            e.depends_on
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| {} | {} | §{} | `{}` | {} | {} |\n",
+            e.number,
+            e.title,
+            e.section,
+            e.exercise_file(),
+            needs,
+            e.points
+        ));
+    }
+    out
 }

@@ -43,7 +43,11 @@ pub fn param_rows(vs: &VarStore) -> Vec<ParamRow> {
     let mut rows: Vec<ParamRow> = vs
         .variables()
         .into_iter()
-        .map(|(name, t)| ParamRow { shape: t.size(), trainable: t.requires_grad(), name })
+        .map(|(name, t)| ParamRow {
+            shape: t.size(),
+            trainable: t.requires_grad(),
+            name,
+        })
         .collect();
     rows.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     rows
@@ -52,12 +56,19 @@ pub fn param_rows(vs: &VarStore) -> Vec<ParamRow> {
 /// Total number of elements in trainable variables (PyTorch's
 /// `sum(p.numel() for p in model.parameters() if p.requires_grad)`).
 pub fn count_trainable(vs: &VarStore) -> i64 {
-    param_rows(vs).iter().filter(|r| r.trainable).map(|r| r.shape.iter().product::<i64>()).sum()
+    param_rows(vs)
+        .iter()
+        .filter(|r| r.trainable)
+        .map(|r| r.shape.iter().product::<i64>())
+        .sum()
 }
 
 /// Total number of elements in every variable, buffers included.
 pub fn count_all(vs: &VarStore) -> i64 {
-    param_rows(vs).iter().map(|r| r.shape.iter().product::<i64>()).sum()
+    param_rows(vs)
+        .iter()
+        .map(|r| r.shape.iter().product::<i64>())
+        .sum()
 }
 
 /// Groups digits by thousands: 31043521 → "31,043,521".
@@ -84,9 +95,17 @@ pub fn param_table(vs: &VarStore) -> String {
     let mut out = String::new();
     for r in &rows {
         let kind = if r.trainable { "parameter" } else { "buffer" };
-        out.push_str(&format!("{:<width$}  {:<18}  {}\n", r.name, format!("{:?}", r.shape), kind));
+        out.push_str(&format!(
+            "{:<width$}  {:<18}  {}\n",
+            r.name,
+            format!("{:?}", r.shape),
+            kind
+        ));
     }
-    out.push_str(&format!("trainable parameters: {}\n", thousands(count_trainable(vs))));
+    out.push_str(&format!(
+        "trainable parameters: {}\n",
+        thousands(count_trainable(vs))
+    ));
     out
 }
 
@@ -98,7 +117,12 @@ pub fn fill_deterministic(vs: &VarStore, seed: i64) {
     let _guard = tch::no_grad_guard();
     for row in param_rows(vs) {
         let var = &vs.variables()[&row.name];
-        let name_hash = row.name.bytes().fold(seed as u64 ^ 0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        let name_hash = row
+            .name
+            .bytes()
+            .fold(seed as u64 ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
         tch::manual_seed((name_hash >> 1) as i64);
         let u = Tensor::rand(row.shape.as_slice(), (Kind::Float, var.device()));
         let values = if row.name.ends_with("running_var") {
@@ -130,7 +154,11 @@ pub fn fingerprint(t: &Tensor) -> String {
             samples.push(format!("{:.6e}", flat.double_value(&[idx])));
         }
     }
-    let std = if n > 1 { flat.std(true).double_value(&[]) } else { 0.0 };
+    let std = if n > 1 {
+        flat.std(true).double_value(&[])
+    } else {
+        0.0
+    };
     format!(
         "shape {:?}\nsum {:.6e}\nmean_abs {:.6e}\nstd {:.6e}\nsamples {}\n",
         t.size(),
@@ -144,19 +172,31 @@ pub fn fingerprint(t: &Tensor) -> String {
 /// Compares two fingerprints (or any texts whose numbers should agree): the words
 /// must be equal, and numbers equal within `rel` relative or `abs` absolute error.
 /// Returns a description of the first difference.
-pub fn compare_numeric_text(expected: &str, actual: &str, rel: f64, abs: f64) -> Result<(), String> {
+pub fn compare_numeric_text(
+    expected: &str,
+    actual: &str,
+    rel: f64,
+    abs: f64,
+) -> Result<(), String> {
     let exp_lines: Vec<&str> = expected.lines().collect();
     let act_lines: Vec<&str> = actual.lines().collect();
     if exp_lines.len() != act_lines.len() {
-        return Err(format!("expected {} lines, got {}:\n{}", exp_lines.len(), act_lines.len(), actual));
+        return Err(format!(
+            "expected {} lines, got {}:\n{}",
+            exp_lines.len(),
+            act_lines.len(),
+            actual
+        ));
     }
     for (e_line, a_line) in exp_lines.iter().zip(&act_lines) {
         let e_words: Vec<&str> = e_line.split_whitespace().collect();
         let a_words: Vec<&str> = a_line.split_whitespace().collect();
         let same = e_words.len() == a_words.len()
-            && e_words.iter().zip(&a_words).all(|(e, a)| match (e.parse::<f64>(), a.parse::<f64>()) {
-                (Ok(x), Ok(y)) => (x - y).abs() <= abs + rel * x.abs().max(y.abs()),
-                _ => e == a,
+            && e_words.iter().zip(&a_words).all(|(e, a)| {
+                match (e.parse::<f64>(), a.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => (x - y).abs() <= abs + rel * x.abs().max(y.abs()),
+                    _ => e == a,
+                }
             });
         if !same {
             return Err(format!("expected `{e_line}`\n     got `{a_line}`"));
@@ -195,7 +235,10 @@ mod tests {
         fill_deterministic(&a, 1);
         fill_deterministic(&b, 1);
         for name in ["x.weight", "y.bias"] {
-            assert!(a.variables()[name].equal(&b.variables()[name]), "{name} differs");
+            assert!(
+                a.variables()[name].equal(&b.variables()[name]),
+                "{name} differs"
+            );
         }
         assert_eq!(count_trainable(&a), 2 * 3 * 9 + 3 + 3 * 3 * 9 + 3);
     }

@@ -1,11 +1,12 @@
 //! Checks for exercise 7, Down.
+#![allow(dead_code)] // stubs leave fields and functions unused until solved
+mod common;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex06_double_conv.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex06_double_conv.rs")]
 mod ex06_double_conv;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex07_down.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex07_down.rs")]
 mod ex07_down;
-mod common;
 
 use ex07_down::Down;
 use se05::check::{check, expect_shape, run};

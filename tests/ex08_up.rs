@@ -1,11 +1,12 @@
 //! Checks for exercise 8, Up.
+#![allow(dead_code)] // stubs leave fields and functions unused until solved
+mod common;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex06_double_conv.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex06_double_conv.rs")]
 mod ex06_double_conv;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex08_up.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex08_up.rs")]
 mod ex08_up;
-mod common;
 
 use ex08_up::Up;
 use se05::check::{check, expect_shape, run};

@@ -1,4 +1,6 @@
 //! Checks for exercise 9, the U-Net.
+#![allow(dead_code)] // stubs leave fields and functions unused until solved
+mod common;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex06_double_conv.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex06_double_conv.rs")]
 mod ex06_double_conv;
@@ -11,7 +13,6 @@ mod ex08_up;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex09_unet.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex09_unet.rs")]
 mod ex09_unet;
-mod common;
 
 use anyhow::ensure;
 use ex09_unet::UNet;

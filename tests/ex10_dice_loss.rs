@@ -1,8 +1,9 @@
 //! Checks for exercise 10, the Dice loss.
+#![allow(dead_code)] // stubs leave fields and functions unused until solved
+mod common;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex10_dice_loss.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex10_dice_loss.rs")]
 mod ex10_dice_loss;
-mod common;
 
 use anyhow::{anyhow, ensure};
 use ex10_dice_loss::DiceLoss;
@@ -12,20 +13,31 @@ use se05::check::{check, run};
 use tch::{Kind, Tensor};
 
 fn loss(d: &DiceLoss, pred: &[f32], truth: &[f32]) -> f64 {
-    d.forward(&Tensor::from_slice(pred), &Tensor::from_slice(truth)).double_value(&[])
+    d.forward(&Tensor::from_slice(pred), &Tensor::from_slice(truth))
+        .double_value(&[])
 }
 
 fn close(what: &str, got: f64, expected: f64, tol: f64) -> anyhow::Result<()> {
-    ensure!((got - expected).abs() <= tol, "{what}: expected {expected:.6}, got {got:.6}");
+    ensure!(
+        (got - expected).abs() <= tol,
+        "{what}: expected {expected:.6}, got {got:.6}"
+    );
     Ok(())
 }
 
 /// Runs a proptest property and turns a counter-example into a failed check.
-fn property<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) -> anyhow::Result<()>
+fn property<S: Strategy>(
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) -> anyhow::Result<()>
 where
     S::Value: std::fmt::Debug,
 {
-    let config = Config { cases: 96, failure_persistence: None, ..Config::default() };
+    let config = Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    };
     let mut runner = TestRunner::new(config);
     runner.run(&strategy, test).map_err(|e| anyhow!("{e}"))
 }
