@@ -15,3 +15,4 @@ pub mod models;
 pub mod progress;
 pub mod registry;
 pub mod summary;
+pub mod train;
