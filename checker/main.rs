@@ -1,12 +1,19 @@
 //! `checker`: grades the workshop's exercises and runs its final training stage.
 //!
 //! `cargo run --bin checker -- 6` grades exercise 6; see `--help` for the rest.
+mod classroom;
+mod data_cmd;
+mod grade;
 mod hints;
 mod report;
+mod reset;
 mod runner;
 mod selection;
+mod stage;
 mod ui;
 mod validate;
+mod watch;
+mod weights_cmd;
 
 use clap::{Parser, Subcommand};
 use runner::RunConfig;
@@ -38,6 +45,10 @@ struct Cli {
     /// Also write a machine-readable report to FILE (schema in the README).
     #[arg(long, value_name = "FILE", global = true)]
     json: Option<PathBuf>,
+    /// Report format: `se05` (schema in the README) or `classroom` (a GitHub Classroom
+    /// autograding runner result; printed on standard output when --json is not given).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Se05)]
+    format: ReportFormat,
     /// Repository to grade (default: the one this checker was built from).
     #[arg(long, value_name = "DIR", global = true)]
     root: Option<PathBuf>,
@@ -55,6 +66,84 @@ struct Cli {
 enum Command {
     /// Instructors: prove every solution passes and every untouched stub fails.
     Validate,
+    /// Instructors: grade students' forks (only their exercises/ files count) into a
+    /// gradebook CSV and one JSON report per submission.
+    Grade {
+        /// Checkouts of students' forks.
+        #[arg(required = true, value_name = "SUBMISSION_DIR")]
+        submissions: Vec<PathBuf>,
+        /// Folder for gradebook.csv and the reports.
+        #[arg(long, value_name = "DIR", default_value = "gradebook")]
+        out: PathBuf,
+        /// Exercises to grade (as for `checker 6-9`; default: all).
+        #[arg(long, value_name = "LIST", default_value = "all")]
+        exercises: String,
+    },
+    /// Put back the original stub of an exercise (your file is backed up first).
+    Reset {
+        /// Exercise(s) to reset: 6, 6-9, all.
+        #[arg(required = true)]
+        exercises: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Grade the current exercise again whenever you save it (Ctrl-C to stop).
+    Watch {
+        /// Exercise to start with (default: the first one not passed yet).
+        exercise: Option<u32>,
+        /// Compare the files regularly instead of waiting for file events.
+        #[arg(long)]
+        poll: bool,
+    },
+    /// The final stage: train your U-Net and EfficientNet U-Net, evaluate, plot.
+    Train(stage::StageArgs),
+    /// Show the data set in use; `regenerate` or `fetch isic2016` to change it.
+    Data {
+        #[command(subcommand)]
+        action: Option<DataAction>,
+    },
+    /// Show which pretrained encoder weights the stage uses; `fetch` or `use FILE` for B0.
+    Weights {
+        #[command(subcommand)]
+        action: Option<WeightsAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DataAction {
+    /// Generate the synthetic data set again (ISIC-like resolution with --isic-like).
+    Regenerate {
+        #[arg(long)]
+        isic_like: bool,
+    },
+    /// Download the real ISIC 2016 Part 1 data (about 880 MB) into datasets/.
+    Fetch {
+        /// Only `isic2016` is known.
+        name: String,
+        #[arg(long, default_value = se05::isic_fetch::ISIC2016_BASE_URL)]
+        base_url: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WeightsAction {
+    /// Download torchvision's EfficientNet-B0 ImageNet weights (hash checked).
+    Fetch {
+        #[arg(long, default_value = se05::models::weights::B0_URL)]
+        url: String,
+    },
+    /// Use a local copy of efficientnet_b0_rwightman-7f5810bc.pth (hash checked).
+    Use { file: PathBuf },
+}
+
+/// Formats of the machine-readable report.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ReportFormat {
+    /// se05-report/1, documented in the README.
+    Se05,
+    /// GitHub Classroom's autograding runner result.
+    Classroom,
 }
 
 fn now_unix() -> u64 {
@@ -79,6 +168,32 @@ fn main() -> ExitCode {
     };
     let outcome = match &cli.command {
         Some(Command::Validate) => validate::run(&cfg),
+        Some(Command::Grade {
+            submissions,
+            out,
+            exercises,
+        }) => selection::parse(std::slice::from_ref(exercises))
+            .map_err(anyhow::Error::msg)
+            .and_then(|numbers| {
+                let args = grade::GradeArgs {
+                    submissions: submissions.clone(),
+                    out: out.clone(),
+                    numbers,
+                };
+                grade::run(&cfg, &args)
+            }),
+        Some(Command::Reset { exercises, yes }) => selection::parse(exercises)
+            .map_err(anyhow::Error::msg)
+            .and_then(|numbers| reset::run(&cfg.root, &numbers, *yes)),
+        Some(Command::Watch { exercise, poll }) => watch::run(&cfg, *exercise, *poll),
+        Some(Command::Train(args)) => stage::run(&cfg, args),
+        Some(Command::Data { action }) => data_cmd::run(action.as_ref()).map(|_| true),
+        Some(Command::Weights { action }) => match action {
+            None => weights_cmd::show(),
+            Some(WeightsAction::Fetch { url }) => weights_cmd::fetch(url),
+            Some(WeightsAction::Use { file }) => weights_cmd::use_file(file),
+        }
+        .map(|_| true),
         None if cli.list => hints::print_list().map(|_| true),
         None => match cli.hint {
             Some(n) => hints::show_next(n).map(|_| true),
@@ -107,12 +222,16 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
     let numbers = match selection::parse(&cli.exercises) {
         Ok(n) => n,
         Err(why) => {
-            if let Some(path) = &cli.json {
+            if cli.format == ReportFormat::Classroom {
+                classroom::error(&why, 0).write(cli.json.as_deref())?;
+            } else if let Some(path) = &cli.json {
                 report::Report::error(cfg.solutions, why.clone(), started).write(path)?;
             }
             anyhow::bail!(why);
         }
     };
+    // Classroom JSON on standard output: the verdicts it holds are not printed there.
+    let quiet = cli.format == ReportFormat::Classroom && cli.json.is_none();
     let clock = Instant::now();
     let mode = if cfg.solutions {
         " (reference solutions)"
@@ -126,12 +245,23 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
                 .as_str()
         )
     );
-    let results = runner::grade_all(&numbers, cfg, true, ui::print_exercise);
-    ui::print_summary(&results);
+    let results = runner::grade_all(&numbers, cfg, true, |r| {
+        if !quiet {
+            ui::print_exercise(r)
+        }
+    });
+    if !quiet {
+        ui::print_summary(&results);
+    }
     if !cfg.solutions {
         record_progress(&results);
     }
-    if let Some(path) = &cli.json {
+    if cli.format == ReportFormat::Classroom {
+        classroom::from_results(&results, &numbers, cfg.solutions).write(cli.json.as_deref())?;
+        if let Some(path) = &cli.json {
+            eprintln!("classroom result written to {}", path.display());
+        }
+    } else if let Some(path) = &cli.json {
         report::Report::new(
             cfg.solutions,
             results.clone(),

@@ -107,7 +107,7 @@ fn cargo_program() -> PathBuf {
 }
 
 /// What compiling a check target produced.
-enum Build {
+pub enum Build {
     Executable(PathBuf),
     CompileError(String),
 }
@@ -142,12 +142,13 @@ fn describe_compiler_error(message: &serde_json::Value) -> String {
     )
 }
 
-fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
+/// Compiles the check target `target` (an exercise's slug, or `final_stage`).
+pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
     let mut cmd = Command::new(cargo_program());
     cmd.arg("test")
         .arg("--manifest-path")
         .arg(cfg.root.join("Cargo.toml"))
-        .args(["--test", ex.slug, "--no-run", "--message-format=json"])
+        .args(["--test", target, "--no-run", "--message-format=json"])
         .current_dir(&cfg.root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -180,7 +181,7 @@ fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
             {
                 first_error = Some(describe_compiler_error(&msg["message"]));
             }
-            Some("compiler-artifact") if msg["target"]["name"] == ex.slug => {
+            Some("compiler-artifact") if msg["target"]["name"] == target => {
                 if let Some(exe) = msg["executable"].as_str() {
                     executable = Some(PathBuf::from(exe));
                 }
@@ -214,7 +215,7 @@ fn build(ex: &Exercise, cfg: &RunConfig) -> anyhow::Result<Build> {
 pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
     let start = Instant::now();
     let file = file_of(ex, cfg);
-    let exe = match build(ex, cfg) {
+    let exe = match build(ex.slug, cfg) {
         Ok(Build::Executable(exe)) => exe,
         Ok(Build::CompileError(msg)) => {
             return ExerciseResult::without_checks(

@@ -131,6 +131,21 @@ pub const EXERCISES: &[Exercise] = &[
         ],
         timeout_s: 30,
     },
+    Exercise {
+        number: 11,
+        slug: "ex11_unet_efficient",
+        title: "U-Net with a pretrained EfficientNet encoder",
+        section: "5.4",
+        depends_on: &[6],
+        points: 20,
+        hints: &[
+            "Transfer learning: the EfficientNet given to `new` is the encoder and stays frozen (weights and BatchNorm statistics); only a U-Net decoder of DoubleConv and SmartUp blocks learns on top of it.",
+            "SmartUp is Up with a transposed convolution in_channels → skip_channels, a bilinear resize (Tensor::upsample_bilinear2d(skip size, false, None, None)) instead of padding when the sizes differ, and DoubleConv(2 · skip_channels, out_channels) on [skip, upsampled].",
+            "encode groups the stages as x1 = forward_range(0..2), x2 = stage 2, x3 = stage 3, x4 = stage 4, x5 = forward_range(5..8), each fed the previous map, with train = train && update_encoder_bn_stats; `new` calls encoder.freeze().",
+            "Decoder: center DoubleConv(320, 512) on x5, then up1(·, x4) 512→80, up2(·, x3) 80→40, up3(·, x2) 40→24, up4(·, x1) 24→16, outc 1×1 16→out_channels, resize to the input size, sigmoid: 4,258,545 trainable parameters.",
+        ],
+        timeout_s: 60,
+    },
 ];
 
 /// The exercise with this number, if any.

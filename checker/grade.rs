@@ -1,0 +1,635 @@
+//! `checker grade SUBMISSION_DIR...`: grades students' forks without trusting them.
+//!
+//! Only the exercise files named in the registry (`exercises/<slug>.rs`) are taken
+//! from a submission. They go into a pristine copy of this repository (the
+//! instructor's: checks, snapshots, the checker and Cargo.toml as shipped), which is
+//! graded with the usual runner and per-exercise time limits. Whatever else the fork
+//! changed is listed as a warning and has no effect. The copy lives in a fixed place
+//! per target folder and is refreshed file by file, so cargo rebuilds only what
+//! changed between submissions.
+//!
+//! Output, in `--out DIR`: `gradebook.csv` (one row per submission) and
+//! `<submission>.json` (the se05-report/1 report plus a `submission` object).
+use crate::report::Report;
+use crate::runner::{self, ExerciseResult, RunConfig};
+use crate::ui;
+use anyhow::Context;
+use colored::Colorize;
+use se05::progress::{Progress, QuizRecord};
+use se05::registry::{self, EXERCISES};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Folders never compared nor copied: build outputs, environments, local data.
+const IGNORED_TOP: &[&str] = &[
+    ".git",
+    "target",
+    ".venv",
+    ".libtorch",
+    ".se05",
+    ".device",
+    "datasets",
+    "my_models",
+    "results",
+    "weights",
+];
+
+/// What `checker grade` was asked to do.
+pub struct GradeArgs {
+    pub submissions: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub numbers: Vec<u32>,
+}
+
+/// The files of a folder, as paths relative to it with `/` separators: git's view
+/// (tracked and untracked, not ignored) in a git checkout, else every file outside
+/// the ignored folders.
+pub fn file_set(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
+    if dir.join(".git").exists() {
+        let out = std::process::Command::new("git")
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .output();
+        if let Ok(out) = out {
+            if out.status.success() {
+                return Ok(out
+                    .stdout
+                    .split(|b| *b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .filter(|p| !ignored(p) && dir.join(p).symlink_metadata().is_ok())
+                    .collect());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+fn ignored(rel: &str) -> bool {
+    let top = rel.split('/').next().unwrap_or("");
+    IGNORED_TOP.contains(&top) || rel.split('/').any(|c| c == ".git") || rel.ends_with(".tmp")
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<String>) -> anyhow::Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let rel = path
+            .strip_prefix(base)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if ignored(&rel) {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(base, &path, out)?;
+        } else {
+            out.insert(rel);
+        }
+    }
+    Ok(())
+}
+
+/// The content of a file, or the target of a symbolic link (never followed).
+fn content(path: &Path) -> Option<Vec<u8>> {
+    let meta = path.symlink_metadata().ok()?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).ok()?;
+        Some(format!("symlink -> {}", target.display()).into_bytes())
+    } else {
+        std::fs::read(path).ok()
+    }
+}
+
+fn is_exercise_file(rel: &str) -> bool {
+    EXERCISES.iter().any(|e| e.exercise_file() == rel)
+}
+
+/// Writes `bytes` to `path` only when they differ from what is there, so that
+/// cargo's freshness checks (file times) see only real changes.
+fn sync_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Ok(meta) = path.symlink_metadata() {
+        if meta.file_type().is_symlink() || meta.is_dir() {
+            remove(path)?;
+        } else if std::fs::read(path).ok().as_deref() == Some(bytes) {
+            return Ok(());
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn remove(path: &Path) -> anyhow::Result<()> {
+    let meta = path.symlink_metadata()?;
+    if meta.is_dir() {
+        std::fs::remove_dir_all(path)?;
+    } else {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+/// The pristine tree: this repository's files (less solutions/ and the exercise
+/// files, which each submission supplies), libtorch linked in.
+struct Tree {
+    dir: PathBuf,
+    files: BTreeSet<String>,
+}
+
+impl Tree {
+    fn new(dir: PathBuf, root_files: &BTreeSet<String>) -> Tree {
+        let files = root_files
+            .iter()
+            .filter(|f| !f.starts_with("solutions/") && !is_exercise_file(f))
+            .cloned()
+            .collect();
+        Tree { dir, files }
+    }
+
+    /// Makes the tree equal to `root`'s files again: copies what differs, removes
+    /// what is not the instructor's (a submission's code may have written files).
+    fn refresh(&self, root: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        for rel in &self.files {
+            let bytes = std::fs::read(root.join(rel))
+                .with_context(|| format!("cannot read {}", root.join(rel).display()))?;
+            sync_file(&self.dir.join(rel), &bytes)?;
+        }
+        let mut present = BTreeSet::new();
+        walk(&self.dir, &self.dir, &mut present)?;
+        for rel in present {
+            if !self.files.contains(&rel) && !is_exercise_file(&rel) {
+                remove(&self.dir.join(&rel))?;
+            }
+        }
+        let link = self.dir.join(".libtorch");
+        if let Ok(libtorch) = root.join(".libtorch").canonicalize() {
+            if std::fs::read_link(&link).ok().as_deref() != Some(libtorch.as_path()) {
+                if link.symlink_metadata().is_ok() {
+                    remove(&link)?;
+                }
+                std::os::unix::fs::symlink(&libtorch, &link)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the pristine tree lives for a target folder: outside the repository (no
+/// cargo workspace above it), the same path each time (cargo reuses its builds).
+fn work_dir(target_dir: &Path) -> PathBuf {
+    let key = target_dir
+        .canonicalize()
+        .unwrap_or_else(|_| target_dir.to_path_buf());
+    let hash = Sha256::digest(key.to_string_lossy().as_bytes());
+    let short: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    std::env::temp_dir().join(format!("se05-grade-{short}"))
+}
+
+/// One graded submission.
+struct Graded {
+    name: String,
+    dir: PathBuf,
+    /// Files the fork changed outside exercises/: "modified: tests/ex10_dice_loss.rs".
+    changed: Vec<String>,
+    notes: Vec<String>,
+    quizzes: Option<BTreeMap<u32, QuizRecord>>,
+    report: Report,
+}
+
+#[derive(Serialize)]
+struct SubmissionInfo<'a> {
+    name: &'a str,
+    path: String,
+    /// Changes outside exercises/, which had no effect on grading.
+    changed_outside_exercises: &'a [String],
+    notes: &'a [String],
+    /// Copied from the fork's .se05/progress.json: not verified.
+    quizzes_self_reported: &'a Option<BTreeMap<u32, QuizRecord>>,
+}
+
+#[derive(Serialize)]
+struct SubmissionReport<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    submission: SubmissionInfo<'a>,
+}
+
+fn safe_name(dir: &Path) -> String {
+    let base = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "submission".to_string());
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim_start_matches('.').to_string();
+    if clean.is_empty() {
+        "submission".to_string()
+    } else {
+        clean
+    }
+}
+
+/// Lists what the fork changed outside exercises/ compared with this repository.
+fn outside_changes(
+    root: &Path,
+    root_files: &BTreeSet<String>,
+    fork: &Path,
+    fork_files: &BTreeSet<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for rel in root_files.union(fork_files) {
+        if rel.starts_with("exercises/") {
+            continue;
+        }
+        match (root_files.contains(rel), fork_files.contains(rel)) {
+            (true, false) => out.push(format!("deleted: {rel}")),
+            (false, true) => out.push(format!("added: {rel}")),
+            _ => {
+                if content(&root.join(rel)) != content(&fork.join(rel)) {
+                    out.push(format!("modified: {rel}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads the fork's exercise files into the tree; returns notes on what was odd.
+fn install_exercises(
+    root: &Path,
+    tree: &Path,
+    fork: &Path,
+    fork_files: &BTreeSet<String>,
+) -> anyhow::Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for ex in EXERCISES {
+        let rel = ex.exercise_file();
+        let path = fork.join(&rel);
+        let bytes = match path.symlink_metadata() {
+            Ok(meta) if meta.is_file() => Some(
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            Ok(_) => {
+                notes.push(format!(
+                    "{rel} is not a plain file (a link or a folder): exercise {} graded as the untouched stub",
+                    ex.number
+                ));
+                None
+            }
+            Err(_) => {
+                notes.push(format!(
+                    "{rel} is missing: exercise {} graded as the untouched stub",
+                    ex.number
+                ));
+                None
+            }
+        };
+        let bytes = match bytes {
+            Some(b) => b,
+            None => crate::reset::stub(root, ex)?,
+        };
+        sync_file(&tree.join(&rel), &bytes)?;
+    }
+    for rel in fork_files {
+        if rel.starts_with("exercises/") && !is_exercise_file(rel) {
+            notes.push(format!("{rel} is not an exercise file: ignored"));
+        }
+    }
+    Ok(notes)
+}
+
+fn read_quizzes(fork: &Path, notes: &mut Vec<String>) -> Option<BTreeMap<u32, QuizRecord>> {
+    let path = fork.join(".se05").join("progress.json");
+    match path.symlink_metadata() {
+        Ok(meta) if meta.is_file() => {}
+        _ => return None,
+    }
+    match Progress::load(&path) {
+        Ok(p) => Some(p.quizzes),
+        Err(e) => {
+            notes.push(format!(
+                ".se05/progress.json unreadable, quiz scores left out: {e:#}"
+            ));
+            None
+        }
+    }
+}
+
+fn quiz_count(root: &Path) -> u32 {
+    let n = std::fs::read_dir(root.join("quizzes").join("bank"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with("quiz") && name.ends_with(".json")
+                })
+                .count() as u32
+        })
+        .unwrap_or(0);
+    if n == 0 {
+        5
+    } else {
+        n
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The gradebook: one row per submission.
+fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
+    let mut header = vec!["submission".to_string(), "status".to_string()];
+    header.extend(
+        numbers
+            .iter()
+            .filter_map(|n| registry::get(*n))
+            .map(|e| e.slug.to_string()),
+    );
+    header.extend(["points".to_string(), "max_points".to_string()]);
+    header.extend((1..=quizzes).map(|q| format!("quiz{q}_self_reported")));
+    header.extend(["changed_outside_exercises".to_string(), "notes".to_string()]);
+    let mut out = header.join(",") + "\n";
+    for g in graded {
+        let mut row = vec![g.name.clone(), g.report.status.clone()];
+        for n in numbers {
+            let cell = g
+                .report
+                .exercises
+                .iter()
+                .find(|r| r.number == *n)
+                .map(|r| r.points_earned.to_string())
+                .unwrap_or_default();
+            row.push(cell);
+        }
+        row.push(g.report.points_earned.to_string());
+        row.push(g.report.points_possible.to_string());
+        for q in 1..=quizzes {
+            let cell = g
+                .quizzes
+                .as_ref()
+                .and_then(|m| m.get(&q))
+                .map(|r| format!("{}/{}", r.best_score, r.max_score))
+                .unwrap_or_default();
+            row.push(cell);
+        }
+        row.push(g.changed.len().to_string());
+        let mut notes: Vec<String> = g
+            .report
+            .exercises
+            .iter()
+            .filter(|r| r.status != se05::check::Status::Passed)
+            .map(|r| format!("ex{:02} {}", r.number, r.status.label()))
+            .collect();
+        notes.extend(g.notes.iter().cloned());
+        if let Some(e) = &g.report.error {
+            notes.insert(0, e.clone());
+        }
+        row.push(notes.join("; "));
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+fn print_result_line(r: &ExerciseResult) {
+    println!(
+        "  {:>2} {:<22} {:<17} {:>3}/{:<3}",
+        r.number,
+        r.title,
+        ui::paint(r.status, r.status.label()),
+        r.points_earned,
+        r.points_possible
+    );
+}
+
+/// Grades every submission; Ok(false) when one of them could not be graded at all.
+pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
+    anyhow::ensure!(
+        !args.submissions.is_empty(),
+        "name at least one submission folder: `checker grade path/to/fork ...`"
+    );
+    let root = base.root.clone();
+    let target_dir = base
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| root.join("target"));
+    std::fs::create_dir_all(&target_dir)?;
+    // A checker started without `cargo run` has no LIBTORCH: give cargo the same value
+    // as for this repository, or tch's build script would run again for the copy.
+    if std::env::var_os("LIBTORCH").is_none() && root.join(".libtorch").exists() {
+        std::env::set_var("LIBTORCH", root.join(".libtorch"));
+    }
+    let work = work_dir(&target_dir);
+    std::fs::create_dir_all(&work)?;
+    let lock = std::fs::File::create(work.join("lock"))?;
+    if lock.try_lock().is_err() {
+        eprintln!(
+            "waiting for another `checker grade` using {} …",
+            work.display()
+        );
+        lock.lock()?;
+    }
+
+    let root_files = file_set(&root)?;
+    let tree = Tree::new(work.join("tree"), &root_files);
+    let cfg = RunConfig {
+        root: tree.dir.clone(),
+        solutions: false,
+        target_dir: Some(target_dir.clone()),
+        check_timeout_s: base.check_timeout_s,
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+
+    let mut graded: Vec<Graded> = Vec::new();
+    let mut used_names = BTreeSet::new();
+    let mut all_graded = true;
+    for dir in &args.submissions {
+        let mut name = safe_name(dir);
+        if name == "gradebook" {
+            name.push_str("-submission");
+        }
+        let stem = name.clone();
+        let mut n = 2;
+        while !used_names.insert(name.clone()) {
+            name = format!("{stem}-{n}");
+            n += 1;
+        }
+        println!(
+            "\n{} {}  {}",
+            "Submission".bold(),
+            name.bold(),
+            dir.display().to_string().dimmed()
+        );
+        let started = crate::now_unix();
+        let clock = Instant::now();
+        let mut notes = Vec::new();
+        let mut changed = Vec::new();
+        let mut quizzes = None;
+        let report = if !dir.is_dir() {
+            all_graded = false;
+            let why = format!("{} is not a folder", dir.display());
+            println!("  {} {why}", "error:".red().bold());
+            Report::error(false, why, started)
+        } else {
+            let fork_files = file_set(dir)?;
+            changed = outside_changes(&root, &root_files, dir, &fork_files);
+            quizzes = read_quizzes(dir, &mut notes);
+            tree.refresh(&root)?;
+            notes.extend(install_exercises(&root, &tree.dir, dir, &fork_files)?);
+            let results = runner::grade_all(&args.numbers, &cfg, true, print_result_line);
+            // Leave nothing a submission's code may have written for the next one.
+            tree.refresh(&root)?;
+            Report::new(false, results, started, clock.elapsed().as_millis() as u64)
+        };
+        if !changed.is_empty() {
+            println!(
+                "  {} {} file(s) changed outside exercises/; they have no effect on the grade:",
+                "warning:".yellow().bold(),
+                changed.len()
+            );
+            for c in &changed {
+                println!("    {c}");
+            }
+        }
+        for note in &notes {
+            println!("  {} {note}", "note:".cyan().bold());
+        }
+        println!(
+            "  {} {}/{} points",
+            "→".bold(),
+            report.points_earned,
+            report.points_possible
+        );
+        let g = Graded {
+            name,
+            dir: dir.clone(),
+            changed,
+            notes,
+            quizzes,
+            report,
+        };
+        let json = serde_json::to_vec_pretty(&SubmissionReport {
+            report: &g.report,
+            submission: SubmissionInfo {
+                name: &g.name,
+                path: g.dir.display().to_string(),
+                changed_outside_exercises: &g.changed,
+                notes: &g.notes,
+                quizzes_self_reported: &g.quizzes,
+            },
+        })?;
+        se05::fsutil::write_atomic(&args.out.join(format!("{}.json", g.name)), &json)?;
+        graded.push(g);
+    }
+
+    let mut numbers: Vec<u32> = args
+        .numbers
+        .iter()
+        .filter_map(|n| registry::get(*n))
+        .flat_map(|e| {
+            let mut v = e.all_dependencies();
+            v.push(e.number);
+            v
+        })
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let csv = gradebook(&graded, &numbers, quiz_count(&root));
+    let path = args.out.join("gradebook.csv");
+    se05::fsutil::write_atomic(&path, csv.as_bytes())?;
+    println!(
+        "\n{} {} ({} submission(s)) and one JSON report per submission in {}",
+        "Gradebook:".bold(),
+        path.display(),
+        graded.len(),
+        args.out.display()
+    );
+    Ok(all_graded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe_file_names() {
+        assert_eq!(safe_name(Path::new("/x/alice smith")), "alice_smith");
+        assert_eq!(safe_name(Path::new("/x/..hidden")), "hidden");
+        assert_eq!(safe_name(Path::new("/x/bob-2.fork")), "bob-2.fork");
+    }
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn walk_skips_build_outputs_and_compares_without_exercises() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        for (dir, check) in [(a.path(), "ok"), (b.path(), "always passes")] {
+            std::fs::create_dir_all(dir.join("tests")).unwrap();
+            std::fs::create_dir_all(dir.join("target/debug")).unwrap();
+            std::fs::create_dir_all(dir.join("exercises")).unwrap();
+            std::fs::write(dir.join("tests/ex10_dice_loss.rs"), check).unwrap();
+            std::fs::write(dir.join("target/debug/junk"), "x").unwrap();
+            std::fs::write(dir.join("exercises/ex10_dice_loss.rs"), check).unwrap();
+        }
+        std::fs::write(a.path().join("Cargo.toml"), "[package]").unwrap();
+        std::fs::write(b.path().join("extra.txt"), "new").unwrap();
+        let fa = file_set(a.path()).unwrap();
+        let fb = file_set(b.path()).unwrap();
+        assert!(!fa.iter().any(|f| f.starts_with("target")), "{fa:?}");
+        let changes = outside_changes(a.path(), &fa, b.path(), &fb);
+        assert_eq!(
+            changes,
+            vec![
+                "deleted: Cargo.toml".to_string(),
+                "added: extra.txt".to_string(),
+                "modified: tests/ex10_dice_loss.rs".to_string()
+            ]
+        );
+    }
+}

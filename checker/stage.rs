@@ -1,0 +1,63 @@
+//! `checker train`: the final training stage. It compiles the `final_stage` target
+//! (your U-Net, Dice loss and EfficientNet U-Net, or the reference's with
+//! `--solutions`) and runs it in the foreground, with its progress bars.
+use crate::runner::{self, Build, RunConfig};
+use colored::Colorize;
+use std::process::Command;
+
+/// Options passed through to the stage.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StageArgs {
+    /// Run the notebook's full schedule even without a GPU (slow on a CPU).
+    #[arg(long)]
+    pub full: bool,
+    /// Encoder weights: auto (B0 if downloaded, else Lite0), b0, lite0 or random.
+    #[arg(long, default_value = "auto")]
+    pub weights: String,
+    /// Force the device: auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Folder for loss curves, prediction grid and metrics.
+    #[arg(long, default_value = "results")]
+    pub out: String,
+}
+
+/// Ok(true) when the stage ran and its pass criteria were met.
+pub fn run(cfg: &RunConfig, args: &StageArgs) -> anyhow::Result<bool> {
+    let who = if cfg.solutions {
+        "the reference solutions"
+    } else {
+        "your models"
+    };
+    println!(
+        "{}",
+        format!("Final training stage: compiling {who}…").bold()
+    );
+    let exe = match runner::build("final_stage", cfg)? {
+        Build::Executable(exe) => exe,
+        Build::CompileError(msg) => {
+            println!(
+                "{}\n{msg}",
+                "The training stage does not compile:".red().bold()
+            );
+            return Ok(false);
+        }
+    };
+    let mut cmd = Command::new(exe);
+    cmd.current_dir(&cfg.root).args([
+        "--stage",
+        "--weights",
+        &args.weights,
+        "--device",
+        &args.device,
+        "--out",
+        &args.out,
+    ]);
+    if args.full {
+        cmd.arg("--full");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e}"))?;
+    Ok(status.success())
+}
