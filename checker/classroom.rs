@@ -51,18 +51,7 @@ fn test_status(status: Status) -> &'static str {
 
 /// The line of `file` that `message` points at ("exercises/ex10_dice_loss.rs:12"), else 0.
 fn line_in(message: &str, file: &str) -> u32 {
-    let needle = format!("{file}:");
-    message
-        .match_indices(&needle)
-        .filter_map(|(at, _)| {
-            let digits: String = message[at + needle.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_digit())
-                .collect();
-            digits.parse().ok()
-        })
-        .next()
-        .unwrap_or(0)
+    crate::ui::line_of(message, file).unwrap_or(0)
 }
 
 fn command(number: u32, solutions: bool) -> String {
@@ -86,7 +75,14 @@ pub fn from_results(results: &[ExerciseResult], selected: &[u32], solutions: boo
                 status: test_status(r.status),
                 score: r.points_earned,
                 max_score: r.points_possible,
-                message: format!("{}: {}", r.status.label(), r.message),
+                message: match crate::ui::explain(r) {
+                    Some((what, look)) => format!(
+                        "{}: {}\nwhat happened: {what}\nwhere to look: {look}",
+                        r.status.label(),
+                        r.message
+                    ),
+                    None => format!("{}: {}", r.status.label(), r.message),
+                },
                 test_code,
                 filename: r.file.clone(),
                 line_no: line_in(&r.message, &r.file),

@@ -122,19 +122,20 @@ fn is_exercise_file(rel: &str) -> bool {
 }
 
 /// Writes `bytes` to `path` only when they differ from what is there, so that
-/// cargo's freshness checks (file times) see only real changes.
-fn sync_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// cargo's freshness checks (file times) see only real changes. True when written.
+fn sync_file(path: &Path, bytes: &[u8]) -> anyhow::Result<bool> {
     if let Ok(meta) = path.symlink_metadata() {
         if meta.file_type().is_symlink() || meta.is_dir() {
             remove(path)?;
         } else if std::fs::read(path).ok().as_deref() == Some(bytes) {
-            return Ok(());
+            return Ok(false);
         }
     }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
 }
 
 fn remove(path: &Path) -> anyhow::Result<()> {
@@ -166,18 +167,23 @@ impl Tree {
 
     /// Makes the tree equal to `root`'s files again: copies what differs, removes
     /// what is not the instructor's (a submission's code may have written files).
-    fn refresh(&self, root: &Path) -> anyhow::Result<()> {
+    /// Returns what it had to put right.
+    fn refresh(&self, root: &Path) -> anyhow::Result<Vec<String>> {
         std::fs::create_dir_all(&self.dir)?;
+        let mut fixed = Vec::new();
         for rel in &self.files {
             let bytes = std::fs::read(root.join(rel))
                 .with_context(|| format!("cannot read {}", root.join(rel).display()))?;
-            sync_file(&self.dir.join(rel), &bytes)?;
+            if sync_file(&self.dir.join(rel), &bytes)? {
+                fixed.push(rel.clone());
+            }
         }
         let mut present = BTreeSet::new();
         walk(&self.dir, &self.dir, &mut present)?;
         for rel in present {
             if !self.files.contains(&rel) && !is_exercise_file(&rel) {
                 remove(&self.dir.join(&rel))?;
+                fixed.push(rel);
             }
         }
         let link = self.dir.join(".libtorch");
@@ -189,7 +195,7 @@ impl Tree {
                 std::os::unix::fs::symlink(&libtorch, &link)?;
             }
         }
-        Ok(())
+        Ok(fixed)
     }
 }
 
@@ -315,7 +321,11 @@ fn install_exercises(
         };
         let bytes = match bytes {
             Some(b) => b,
-            None => crate::reset::stub(root, ex)?,
+            // The stub as shipped; this tree's own exercise file if there is no copy.
+            None => match crate::reset::stub(root, ex) {
+                Ok(stub) => stub,
+                Err(e) => std::fs::read(root.join(&rel)).map_err(|_| e)?,
+            },
         };
         sync_file(&tree.join(&rel), &bytes)?;
     }
@@ -517,8 +527,17 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
             tree.refresh(&root)?;
             notes.extend(install_exercises(&root, &tree.dir, dir, &fork_files)?);
             let results = runner::grade_all(&args.numbers, &cfg, true, print_result_line);
-            // Leave nothing a submission's code may have written for the next one.
-            tree.refresh(&root)?;
+            // Leave nothing a submission's code may have written for the next one, and
+            // say so: checks read their expected values from these files.
+            let mut written = tree.refresh(&root)?;
+            written.retain(|f| f != "Cargo.lock"); // cargo may bring an old lock up to date
+            if !written.is_empty() {
+                notes.push(format!(
+                    "SUSPICIOUS: while it was graded, this submission's code changed files of the \
+                     grading copy ({}); its results may be forged, check them by hand",
+                    written.join(", ")
+                ));
+            }
             Report::new(false, results, started, clock.elapsed().as_millis() as u64)
         };
         if !changed.is_empty() {

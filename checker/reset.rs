@@ -6,7 +6,7 @@
 //! a test of the instructors' suite keeps them equal to `exercises/`.
 use colored::Colorize;
 use se05::registry::{self, Exercise};
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 /// Folder of the pristine stubs, relative to the repository root.
@@ -65,11 +65,12 @@ fn confirm(question: &str) -> bool {
     print!("{question} [y/N] ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
-    match std::io::stdin().lock().read_line(&mut answer) {
-        Ok(0) | Err(_) => {
-            println!();
-            false
-        }
+    let read = std::io::stdin().lock().read_line(&mut answer);
+    if !std::io::stdin().is_terminal() {
+        println!("{}", answer.trim_end()); // what a terminal would have echoed
+    }
+    match read {
+        Ok(0) | Err(_) => false,
         Ok(_) => matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
     }
 }
@@ -129,7 +130,7 @@ pub fn run(root: &Path, numbers: &[u32], yes: bool) -> anyhow::Result<bool> {
     if pending.iter().any(|p| p.current.is_some()) {
         println!("Your current version is kept in .se05/backups/, so nothing is lost.");
     }
-    if !yes && !confirm("Reset?") {
+    if !yes && !confirm("Put the stub back?") {
         println!("Nothing changed.");
         return Ok(false);
     }

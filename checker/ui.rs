@@ -77,12 +77,6 @@ pub fn print_exercise(r: &ExerciseResult) {
                 paint(r.status, r.status.label())
             );
             println!("{}", indent(&r.message, "    "));
-            if r.status == Status::CompileError {
-                println!(
-                    "    {} read the first error above; `cargo build --tests` shows them all.",
-                    "hint:".cyan().bold()
-                );
-            }
         }
         Status::NotImplemented if r.checks.len() > 1 => {
             let first = &r.checks[0];
@@ -99,6 +93,10 @@ pub fn print_exercise(r: &ExerciseResult) {
         }
         _ => r.checks.iter().for_each(print_check),
     }
+    if let Some((what, look)) = explain(r) {
+        println!("  {} {what}", "what happened:".cyan().bold());
+        println!("  {} {look}", "where to look:".cyan().bold());
+    }
     let verdict = format!(
         "{} — {}/{} points",
         r.status.label(),
@@ -112,6 +110,92 @@ pub fn print_exercise(r: &ExerciseResult) {
             format!("More help: cargo run --bin checker -- --hint {}", r.number).dimmed()
         );
     }
+}
+
+/// The first `file:line` that `text` mentions for `file` (a compiler error's
+/// `--> exercises/ex08_up.rs:23:30`, a panic's `(at exercises/ex10_dice_loss.rs:31)`).
+pub fn line_of(text: &str, file: &str) -> Option<u32> {
+    let needle = format!("{file}:");
+    text.match_indices(&needle).find_map(|(at, _)| {
+        let digits: String = text[at + needle.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+/// For a student new to Rust: what a verdict means and where to look next.
+pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
+    let file = &r.file;
+    let messages: Vec<&str> = std::iter::once(r.message.as_str())
+        .chain(r.checks.iter().map(|c| c.message.as_str()))
+        .collect();
+    let place = match messages.iter().find_map(|m| line_of(m, file)) {
+        Some(line) => format!("{file}, line {line}"),
+        None => file.clone(),
+    };
+    let text = match r.status {
+        Status::Passed => return None,
+        Status::Failed => (
+            "your code ran, but some of its results differ from the reference. Each ✗ above \
+             says what was expected and what your code gave; the hint under it says what to check."
+                .to_string(),
+            format!("{place}: fix the first failing check first, then run the checker again."),
+        ),
+        Status::NotImplemented => (
+            "the checks reached a `todo!()`: the placeholder the stub starts with. Nothing is \
+             wrong yet, there is just no code there."
+                .to_string(),
+            format!(
+                "{place}: replace each `todo!(...)` with your code, guided by the comments at the \
+                 top of the file."
+            ),
+        ),
+        Status::CompileError => (
+            "Rust checks the whole program (types, names, borrowing) before running anything, \
+             and your file does not pass that check yet, so no check could run."
+                .to_string(),
+            format!(
+                "{place}: fix the first error first (its position follows `-->`); the errors after \
+                 it are often caused by it. To see them all: cargo test --test {} --no-run",
+                r.slug
+            ),
+        ),
+        Status::TimedOut => (
+            "a check ran longer than its time limit, so it was stopped (and the checks after it \
+             were skipped)."
+                .to_string(),
+            format!(
+                "{place}: look for a loop whose exit condition never becomes true, or a recursion \
+                 that never reaches its end."
+            ),
+        ),
+        Status::Crashed => (
+            "your code stopped with an error while a check ran it: a panic (for example an index \
+             out of range, or `unwrap()` on an error) or a libtorch error (for example tensors \
+             whose shapes do not fit). The first lines of the error are above."
+                .to_string(),
+            format!(
+                "{place}: the `(at file:line)` above is where it stopped; check the shapes and \
+                 values at that point."
+            ),
+        ),
+        Status::Blocked => {
+            let dependency = r
+                .message
+                .strip_prefix("blocked by exercise ")
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .unwrap_or("");
+            (
+                "this exercise uses the code of an earlier one that does not pass yet, so its \
+                 checks were not run."
+                    .to_string(),
+                format!("finish that exercise first: cargo run --bin checker -- {dependency}"),
+            )
+        }
+    };
+    Some(text)
 }
 
 /// A table of every graded exercise, then the total.

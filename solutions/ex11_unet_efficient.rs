@@ -94,6 +94,7 @@ impl UNetEfficient {
     /// The five encoder feature maps the decoder uses, from the finest to the
     /// coarsest: stages 0–1, 2, 3, 4 and 5–7 of the EfficientNet.
     pub fn encode(&self, xs: &Tensor, train: bool) -> [Tensor; 5] {
+        let train = train && self.update_encoder_bn_stats;
         let x1 = self.encoder.forward_range(0..2, xs, train);
         let x2 = self.encoder.forward_stage(2, &x1, train);
         let x3 = self.encoder.forward_stage(3, &x2, train);

@@ -194,6 +194,17 @@ fn run_one(body: CheckFn, limit: Duration) -> (Status, String) {
                         .and_then(|mut m| m.remove(&id))
                         .unwrap_or_default();
                     let status = classify_panic(&message);
+                    // libtorch errors arrive Debug-quoted, their C++ backtrace
+                    // joined by escaped newlines.
+                    let mut message = message.replace("\\n", "\n");
+                    if let Some(cut) = message.find("\nException raised from") {
+                        let location = message
+                            .rfind("\n  (at ")
+                            .map(|i| message[i..].to_string())
+                            .unwrap_or_default();
+                        message.truncate(cut);
+                        message.push_str(&location);
+                    }
                     (status, first_lines(&message, 6))
                 }
             };

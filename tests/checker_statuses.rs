@@ -36,6 +36,7 @@ fn fixture_tree() -> tempfile::TempDir {
         "exercises",
         "solutions",
         "tests",
+        "benches",
     ] {
         copy_dir(&Path::new(ROOT).join(sub), &dir.path().join(sub));
     }
