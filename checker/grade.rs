@@ -295,9 +295,12 @@ fn install_exercises(
     tree: &Path,
     fork: &Path,
     fork_files: &BTreeSet<String>,
+    graded: &[u32],
 ) -> anyhow::Result<Vec<String>> {
     let mut notes = Vec::new();
     for ex in EXERCISES {
+        // Notes only about the exercises graded.
+        let mut notes_here = Vec::new();
         let rel = ex.exercise_file();
         let path = fork.join(&rel);
         let bytes = match path.symlink_metadata() {
@@ -305,14 +308,14 @@ fn install_exercises(
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
             ),
             Ok(_) => {
-                notes.push(format!(
+                notes_here.push(format!(
                     "{rel} is not a plain file (a link or a folder): exercise {} graded as the untouched stub",
                     ex.number
                 ));
                 None
             }
             Err(_) => {
-                notes.push(format!(
+                notes_here.push(format!(
                     "{rel} is missing: exercise {} graded as the untouched stub",
                     ex.number
                 ));
@@ -328,6 +331,9 @@ fn install_exercises(
             },
         };
         sync_file(&tree.join(&rel), &bytes)?;
+        if graded.contains(&ex.number) {
+            notes.extend(notes_here);
+        }
     }
     for rel in fork_files {
         if rel.starts_with("exercises/") && !is_exercise_file(rel) {
@@ -490,6 +496,20 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 
+    // The exercises graded: those asked for and what they depend on.
+    let mut graded_numbers: Vec<u32> = args
+        .numbers
+        .iter()
+        .filter_map(|n| registry::get(*n))
+        .flat_map(|e| {
+            let mut v = e.all_dependencies();
+            v.push(e.number);
+            v
+        })
+        .collect();
+    graded_numbers.sort_unstable();
+    graded_numbers.dedup();
+
     let mut graded: Vec<Graded> = Vec::new();
     let mut used_names = BTreeSet::new();
     let mut all_graded = true;
@@ -525,7 +545,13 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
             changed = outside_changes(&root, &root_files, dir, &fork_files);
             quizzes = read_quizzes(dir, &mut notes);
             tree.refresh(&root)?;
-            notes.extend(install_exercises(&root, &tree.dir, dir, &fork_files)?);
+            notes.extend(install_exercises(
+                &root,
+                &tree.dir,
+                dir,
+                &fork_files,
+                &graded_numbers,
+            )?);
             let results = runner::grade_all(&args.numbers, &cfg, true, print_result_line);
             // Leave nothing a submission's code may have written for the next one, and
             // say so: checks read their expected values from these files.
@@ -581,19 +607,7 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         graded.push(g);
     }
 
-    let mut numbers: Vec<u32> = args
-        .numbers
-        .iter()
-        .filter_map(|n| registry::get(*n))
-        .flat_map(|e| {
-            let mut v = e.all_dependencies();
-            v.push(e.number);
-            v
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let csv = gradebook(&graded, &numbers, quiz_count(&root));
+    let csv = gradebook(&graded, &graded_numbers, quiz_count(&root));
     let path = args.out.join("gradebook.csv");
     se05::fsutil::write_atomic(&path, csv.as_bytes())?;
     println!(
