@@ -172,8 +172,11 @@ impl Tree {
         std::fs::create_dir_all(&self.dir)?;
         let mut fixed = Vec::new();
         for rel in &self.files {
-            let bytes = std::fs::read(root.join(rel))
+            let mut bytes = std::fs::read(root.join(rel))
                 .with_context(|| format!("cannot read {}", root.join(rel).display()))?;
+            if rel == "Cargo.toml" {
+                bytes = tag_version(&String::from_utf8_lossy(&bytes), "grade").into_bytes();
+            }
             if sync_file(&self.dir.join(rel), &bytes)? {
                 fixed.push(rel.clone());
             }
@@ -197,6 +200,36 @@ impl Tree {
         }
         Ok(fixed)
     }
+}
+
+/// Cargo.toml with `-tag` added to the package's version. Cargo names a package's
+/// build outputs without its folder, so every copy of this repository building in
+/// one target folder would share (and overwrite) the same test executables and
+/// freshness records; another version gives the copy its own.
+pub fn tag_version(toml: &str, tag: &str) -> String {
+    let mut in_package = false;
+    let mut done = false;
+    let mut out = String::with_capacity(toml.len() + tag.len() + 1);
+    for line in toml.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            in_package = trimmed.starts_with("[package]");
+        }
+        if in_package && !done && trimmed.starts_with("version") {
+            if let (Some(first), Some(last)) = (line.find('"'), line.rfind('"')) {
+                if last > first {
+                    out.push_str(&line[..last]);
+                    out.push('-');
+                    out.push_str(tag);
+                    out.push_str(&line[last..]);
+                    done = true;
+                    continue;
+                }
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Where the pristine tree lives for a target folder: outside the repository (no
@@ -629,6 +662,20 @@ mod tests {
         assert_eq!(safe_name(Path::new("/x/alice smith")), "alice_smith");
         assert_eq!(safe_name(Path::new("/x/..hidden")), "hidden");
         assert_eq!(safe_name(Path::new("/x/bob-2.fork")), "bob-2.fork");
+    }
+
+    #[test]
+    fn the_copy_gets_a_version_of_its_own() {
+        let toml =
+            "[package]\nname = \"se05\"\nversion = \"0.1.0\"\n\n[dependencies]\nversion = \"1\"\n";
+        assert_eq!(
+            tag_version(toml, "grade"),
+            "[package]\nname = \"se05\"\nversion = \"0.1.0-grade\"\n\n[dependencies]\nversion = \"1\"\n"
+        );
+        assert!(
+            tag_version("[package]\nversion = \"0.1.0-fixture\"\n", "grade")
+                .contains("\"0.1.0-fixture-grade\"")
+        );
     }
 
     #[test]

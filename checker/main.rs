@@ -156,9 +156,11 @@ fn now_unix() -> u64 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ui::configure_colors();
+    // Absolute: cargo runs in the root with --manifest-path, a relative one would miss.
     let root = cli
         .root
         .clone()
+        .map(|r| r.canonicalize().unwrap_or(r))
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let cfg = RunConfig {
         root,

@@ -138,9 +138,18 @@ pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
     let text = match r.status {
         Status::Passed => return None,
         Status::Failed => (
-            "your code ran, but some of its results differ from the reference. Each ✗ above \
-             says what was expected and what your code gave; the hint under it says what to check."
-                .to_string(),
+            format!(
+                "your code ran, but some of its results differ from the reference{}. Each ✗ \
+                 above says what was expected and what your code gave; the hint under it says \
+                 what to check.",
+                if r.checks.iter().any(|c| {
+                    c.status == Status::NotImplemented || c.message.contains("not yet implemented")
+                }) {
+                    ", and some checks (marked …) reached a `todo!()` you have not replaced yet"
+                } else {
+                    ""
+                }
+            ),
             format!("{place}: fix the first failing check first, then run the checker again."),
         ),
         Status::NotImplemented => (
@@ -151,6 +160,12 @@ pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
                 "{place}: replace each `todo!(...)` with your code, guided by the comments at the \
                  top of the file."
             ),
+        ),
+        Status::CompileError if r.message.starts_with("cargo failed before compiling") => (
+            "cargo could not build the checks at all; this is not about your code.".to_string(),
+            "the message above (a missing file, a broken Cargo.toml or a set-up step not run: \
+             ./setup.sh)."
+                .to_string(),
         ),
         Status::CompileError => (
             "Rust checks the whole program (types, names, borrowing) before running anything, \

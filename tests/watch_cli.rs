@@ -84,7 +84,7 @@ fn watch_regrades_on_save_and_stops_on_ctrl_c() {
     let mut seen = Vec::new();
     let verdict = |l: &str| l.trim_start().starts_with("→ ") && l.contains("points");
 
-    // First verdict: the stub is not implemented. The first build may take minutes.
+    // First verdict: the stub earns nothing. The first build may take minutes.
     let first = wait_for(
         &lines,
         &mut seen,
@@ -92,7 +92,7 @@ fn watch_regrades_on_save_and_stops_on_ctrl_c() {
         "first verdict",
         verdict,
     );
-    assert!(first.contains("not implemented"), "{first}");
+    assert!(first.contains(" 0/10 points"), "{first}");
     wait_for(
         &lines,
         &mut seen,
@@ -114,7 +114,10 @@ fn watch_regrades_on_save_and_stops_on_ctrl_c() {
         "second verdict",
         verdict,
     );
-    assert!(second.contains("failed"), "{second}");
+    assert!(
+        second.contains("failed") && !second.contains(" 0/10"),
+        "{second}"
+    );
     wait_for(
         &lines,
         &mut seen,
