@@ -45,6 +45,9 @@ struct Cli {
     /// Also write a machine-readable report to FILE (schema in the README).
     #[arg(long, value_name = "FILE", global = true)]
     json: Option<PathBuf>,
+    /// With `all`: skip the final training stage that runs once every exercise passes.
+    #[arg(long)]
+    no_train: bool,
     /// Report format: `se05` (schema in the README) or `classroom` (a GitHub Classroom
     /// autograding runner result; printed on standard output when --json is not given).
     #[arg(long, value_enum, default_value_t = ReportFormat::Se05)]
@@ -273,7 +276,19 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
         .write(path)?;
         eprintln!("report written to {}", path.display());
     }
-    Ok(results.iter().all(|r| r.status == Status::Passed))
+    let all_passed = results.iter().all(|r| r.status == Status::Passed);
+    let everything = numbers.len() == se05::registry::EXERCISES.len();
+    if all_passed && everything && !quiet {
+        if cli.no_train {
+            println!("Every exercise passes; the final stage was skipped (--no-train). Run it with `checker train`.");
+        } else {
+            println!(
+                "Every exercise passes: on to the final training stage (skip it with --no-train)."
+            );
+            return stage::run(cfg, &stage::StageArgs::default());
+        }
+    }
+    Ok(all_passed)
 }
 
 /// Remembers each exercise's latest verdict for `checker --list`; a failure to write

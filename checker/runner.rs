@@ -1,9 +1,12 @@
 //! Grades one exercise: compiles its check target with cargo, runs it under a time
 //! limit, and turns the harness's report lines into results.
 use anyhow::Context;
-use se05::check::{CheckInfo, CheckOutcome, ReportLine, Status, REPORT_ENV, TIMEOUT_ENV};
+use se05::check::{
+    CheckInfo, CheckOutcome, ReportLine, StampedLine, Status, REPORT_ENV, TIMEOUT_ENV,
+};
 use se05::registry::Exercise;
 use serde::Serialize;
+use std::io::Write;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -263,7 +266,7 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
         .env(REPORT_ENV, &report)
         .env(TIMEOUT_ENV, per_check.to_string())
         .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(out_file.try_clone()?)
         .stderr(out_file)
         .spawn()
@@ -274,6 +277,12 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
                 exe.display()
             )
         })?;
+    // Only the harness reads this token (first thing, from standard input); report
+    // lines without it were not written by the harness and are ignored.
+    let token = format!("{:032x}", rand::random::<u128>());
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = writeln!(stdin, "{token}");
+    }
     // Each check has its own limit inside the harness; this one catches a harness
     // that cannot even report (stuck before the first check, or in libtorch).
     let wall = Duration::from_secs(per_check * 20 + 30);
@@ -283,7 +292,7 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
         let _ = child.kill();
         let _ = child.wait();
     }
-    let (plan, outcomes) = read_report(&report)?;
+    let (plan, outcomes) = read_report(&report, &token)?;
     let plan = plan.with_context(|| {
         let out = std::fs::read_to_string(&output).unwrap_or_default();
         format!(
@@ -350,18 +359,86 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
     })
 }
 
-fn read_report(path: &Path) -> anyhow::Result<(Option<Vec<CheckInfo>>, Vec<CheckOutcome>)> {
+/// The plan and the outcomes of a report file: only lines stamped with `token`, the
+/// first plan, and the first outcome of each check.
+fn read_report(
+    path: &Path,
+    token: &str,
+) -> anyhow::Result<(Option<Vec<CheckInfo>>, Vec<CheckOutcome>)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut plan = None;
-    let mut outcomes = Vec::new();
+    let mut outcomes: Vec<CheckOutcome> = Vec::new();
     for line in text.lines() {
-        match serde_json::from_str::<ReportLine>(line) {
-            Ok(ReportLine::Plan { checks, .. }) => plan = Some(checks),
-            Ok(ReportLine::Outcome(o)) => outcomes.push(o),
-            Err(_) => {} // a line cut short by a killed process
+        // A line that does not parse was cut short by a killed process.
+        let Ok(stamped) = serde_json::from_str::<StampedLine>(line) else {
+            continue;
+        };
+        if stamped.token != token {
+            continue;
+        }
+        match stamped.line {
+            ReportLine::Plan { checks, .. } => {
+                plan.get_or_insert(checks);
+            }
+            ReportLine::Outcome(o) => {
+                if !outcomes.iter().any(|known| known.name == o.name) {
+                    outcomes.push(o);
+                }
+            }
         }
     }
     Ok((plan, outcomes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(token: &str, name: &str, status: Status) -> String {
+        serde_json::to_string(&StampedLine {
+            token: token.into(),
+            line: ReportLine::Outcome(CheckOutcome {
+                name: name.into(),
+                status,
+                message: String::new(),
+                duration_ms: 1,
+            }),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn forged_and_repeated_lines_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let plan = serde_json::to_string(&StampedLine {
+            token: "good".into(),
+            line: ReportLine::Plan {
+                exercise: 6,
+                checks: vec![CheckInfo {
+                    name: "a".into(),
+                    points: 1,
+                    hint: "h".into(),
+                }],
+            },
+        })
+        .unwrap();
+        let text = [
+            line("forged", "a", Status::Passed),
+            plan,
+            line("good", "a", Status::Failed),
+            line("good", "a", Status::Passed),
+            "{\"token\":\"good\",\"outc".to_string(),
+        ]
+        .join("\n");
+        std::fs::write(&path, text).unwrap();
+        let (plan, outcomes) = read_report(&path, "good").unwrap();
+        assert_eq!(plan.unwrap().len(), 1);
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].status, Status::Failed);
+        let (plan, outcomes) = read_report(&path, "other").unwrap();
+        assert!(plan.is_none() && outcomes.is_empty());
+    }
 }
 
 /// Grades the exercises in `numbers` (ascending) and whatever they depend on,

@@ -22,6 +22,18 @@ pub struct StageArgs {
     pub out: String,
 }
 
+impl Default for StageArgs {
+    /// The values the command line gives when no option is passed.
+    fn default() -> Self {
+        StageArgs {
+            full: false,
+            weights: "auto".into(),
+            device: "auto".into(),
+            out: "results".into(),
+        }
+    }
+}
+
 /// Ok(true) when the stage ran and its pass criteria were met.
 pub fn run(cfg: &RunConfig, args: &StageArgs) -> anyhow::Result<bool> {
     let who = if cfg.solutions {

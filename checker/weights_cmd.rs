@@ -1,7 +1,6 @@
 //! `checker weights`: which pretrained encoder the final stage will use, and getting
 //! torchvision's EfficientNet-B0 ImageNet weights (download or a local file).
 use colored::Colorize;
-use se05::download::{download_file, DownloadOptions};
 use se05::models::weights::{self as w, WeightsChoice};
 use std::path::{Path, PathBuf};
 
@@ -25,26 +24,29 @@ pub fn show() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Downloads B0 from `url` into its expected place, checking the SHA-256 prefix the
-/// file name carries, as torchvision does.
+/// Downloads B0 from `url` next to its expected place, checking the SHA-256 prefix
+/// the file name carries, as torchvision does.
 pub fn fetch(url: &str) -> anyhow::Result<()> {
-    let dest = w::b0_weights_path();
-    let prefix = w::hash_prefix_from_name(w::B0_FILE_NAME).map(String::from);
-    let opts = DownloadOptions {
-        sha256_prefix: prefix,
-        ..DownloadOptions::default()
-    };
-    let outcome = download_file(url, &dest, &opts)?;
+    let expected = w::b0_weights_path();
+    let dir = expected.parent().unwrap_or(Path::new("."));
+    let outcome = w::fetch_checkpoint(url, dir, true)?;
     if outcome.already_present {
         println!(
             "{} is already present and its hash checks out.",
-            dest.display()
+            outcome.path.display()
         );
     } else {
         println!(
             "downloaded {} ({} bytes), hash verified.",
-            dest.display(),
+            outcome.path.display(),
             outcome.bytes
+        );
+    }
+    if outcome.path != expected {
+        println!(
+            "This is not torchvision's {}; train with it using `checker train --weights {}`.",
+            w::B0_FILE_NAME,
+            outcome.path.display()
         );
     }
     show()

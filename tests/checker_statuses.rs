@@ -1,51 +1,20 @@
 //! The checker on fixture exercise files: every status it can give, isolation of a
 //! broken exercise, blocking of dependents, and the JSON report.
 //!
-//! The fixtures live in a copy of this tree in a temporary folder; it builds in this
-//! repository's target folder, so only the crate itself is compiled again.
+//! The fixtures live in a copy of this tree under the target folder; it builds in
+//! this repository's target folder, so only the crate itself is compiled again.
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "fixtures/submissions/tree.rs"]
+mod tree;
+use tree::{target_dir, ROOT};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A copy of the workshop with the untouched stubs, sharing libtorch and target/.
-fn fixture_tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for file in ["Cargo.toml", "Cargo.lock", "build.rs"] {
-        std::fs::copy(Path::new(ROOT).join(file), dir.path().join(file)).unwrap();
-    }
-    for sub in [
-        ".cargo",
-        "src",
-        "checker",
-        "quizzes",
-        "exercises",
-        "solutions",
-        "tests",
-        "benches",
-    ] {
-        copy_dir(&Path::new(ROOT).join(sub), &dir.path().join(sub));
-    }
-    std::os::unix::fs::symlink(
-        Path::new(ROOT).join(".libtorch").canonicalize().unwrap(),
-        dir.path().join(".libtorch"),
-    )
-    .unwrap();
-    dir
+/// A copy of the workshop with the untouched stubs; its own version tag keeps its
+/// check executables apart from this repository's in the shared target folder.
+fn fixture_tree() -> PathBuf {
+    tree::stable_copy_tagged("checker-statuses", "statuses")
 }
 
 fn put(tree: &Path, exercise_file: &str, content_from: &str) {
@@ -54,14 +23,6 @@ fn put(tree: &Path, exercise_file: &str, content_from: &str) {
         tree.join("exercises").join(exercise_file),
     )
     .unwrap();
-}
-
-fn target_dir() -> PathBuf {
-    // CARGO_TARGET_TMPDIR is <target>/tmp.
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 /// Runs the checker on `tree`; returns its exit code and JSON report.
@@ -106,7 +67,7 @@ fn exercise(report: &Value, n: u64) -> &Value {
 #[test]
 fn every_status_with_isolation_and_blocking() {
     let tree = fixture_tree();
-    let t = tree.path();
+    let t = tree.as_path();
     put(t, "ex06_double_conv.rs", "solutions/ex06_double_conv.rs");
     put(
         t,

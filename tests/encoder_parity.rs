@@ -3,6 +3,9 @@
 //! References come from `scripts/encoder_parity.py`, run with the project's `.venv`
 //! (torch 2.11, torchvision 0.26). Without the venv the tests print why and pass.
 
+#[path = "support/http_server.rs"]
+mod http_server;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -144,4 +147,59 @@ fn b0_file_loads_through_weights_choice_with_hash_check() {
     let e = EfficientNetEncoder::pretrained(&vs.root(), &WeightsChoice::B0(wrong)).unwrap_err();
     assert!(matches!(e, WeightsError::HashMismatch { .. }), "{e}");
     assert!(e.to_string().contains("efficientnet_b0_test-00000000.pth"));
+}
+
+/// `checker weights fetch` end to end on a loopback server: torchvision's B0 layout,
+/// written by the venv's torch, arrives through an interrupted transfer, passes the
+/// hash check its name carries and loads; under a name with the wrong hash it is
+/// refused and nothing is left behind.
+#[test]
+fn b0_checkpoint_downloads_resumes_and_is_hash_checked() {
+    use http_server::{Served, TestServer};
+    use se05::models::weights::{fetch_checkpoint, sha256_file};
+    use se05::models::WeightsChoice;
+    let Some(dir) = references() else { return };
+    let bytes = std::fs::read(dir.join("b0.pth")).unwrap();
+    let digest = sha256_file(&dir.join("b0.pth")).unwrap();
+    let good = format!("/efficientnet_b0_test-{}.pth", &digest[..8]);
+    let server = TestServer::start();
+    server.serve_with(
+        &good,
+        Served {
+            body: bytes.clone(),
+            cut_first_after: Some(bytes.len() / 3),
+            ..Served::default()
+        },
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let got = fetch_checkpoint(&server.url(&good), tmp.path(), false).unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), bytes, "byte-identical");
+    let requests = server.requests_for(&good);
+    assert_eq!(requests.len(), 2, "cut, then resumed: {requests:?}");
+    assert!(requests[1].range.is_some(), "{requests:?}");
+    let vs = nn::VarStore::new(Device::Cpu);
+    let (enc, _) =
+        EfficientNetEncoder::pretrained(&vs.root(), &WeightsChoice::B0(got.path.clone())).unwrap();
+    let reference = checkpoint::load(dir.join("b0_ref.pth")).unwrap();
+    assert!(compare(&enc, &reference, "B0 downloaded") < TOLERANCE);
+
+    let wrong = "/efficientnet_b0_test-00000000.pth";
+    server.serve(wrong, bytes);
+    let e = fetch_checkpoint(&server.url(wrong), tmp.path(), false).unwrap_err();
+    let message = format!("{e:#}");
+    assert!(
+        message.contains("efficientnet_b0_test-00000000.pth") && message.contains("00000000"),
+        "{message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec![got.path.file_name().unwrap().to_string_lossy().into_owned()]
+    );
+
+    let e = fetch_checkpoint(&server.url("/no_hash.pth"), tmp.path(), false).unwrap_err();
+    assert!(format!("{e:#}").contains("no hash prefix"), "{e:#}");
 }

@@ -1,11 +1,30 @@
-//! The final training stage (notebook §4.3 end and §5.4): trains the U-Net (exercise 9)
-//! and the EfficientNet-encoder U-Net (exercise 11) with the Dice loss (exercise 10),
+//! The final training stage (notebook §4.3 end and §5.4): with the student's data
+//! pipeline (exercises 1–5) it trains the U-Net (exercise 9) and the
+//! EfficientNet-encoder U-Net (exercise 11) with the Dice loss (exercise 10),
 //! evaluates both on the test split, and draws loss curves and predictions.
 //!
 //! `checker train` runs it with `--stage`. Run by `cargo test` without arguments, it
 //! trains both models for a few batches on a tiny generated data set and checks that
 //! every output is written.
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
+#[cfg_attr(feature = "solutions", path = "../solutions/ex01_dataset.rs")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex01_dataset.rs")]
+mod ex01_dataset;
+#[cfg_attr(feature = "solutions", path = "../solutions/ex02_mean_std.rs")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex02_mean_std.rs")]
+mod ex02_mean_std;
+#[cfg_attr(feature = "solutions", path = "../solutions/ex03_transforms.rs")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex03_transforms.rs")]
+mod ex03_transforms;
+#[cfg_attr(feature = "solutions", path = "../solutions/ex04_augmented_dataset.rs")]
+#[cfg_attr(
+    not(feature = "solutions"),
+    path = "../exercises/ex04_augmented_dataset.rs"
+)]
+mod ex04_augmented_dataset;
+#[cfg_attr(feature = "solutions", path = "../solutions/ex05_split.rs")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex05_split.rs")]
+mod ex05_split;
 #[cfg_attr(feature = "solutions", path = "../solutions/ex06_double_conv.rs")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises/ex06_double_conv.rs")]
 mod ex06_double_conv;
@@ -30,16 +49,14 @@ mod ex11_unet_efficient;
 
 use anyhow::Context;
 use clap::Parser;
-use se05::data::isic::{pair_split, Pair};
-use se05::data::{
-    sample_rng, Compose, DataLoader, DataSource, Dataset, ImageFile, Sample, SyntheticConfig,
-    Transform,
-};
+use se05::data::isic::{pair_split, SplitDirs};
+use se05::data::{Compose, DataLoader, DataSource, Dataset, SyntheticConfig, Transform};
 use se05::models::weights::WeightsChoice;
 use se05::train::plots;
 use se05::train::trainer::{self, BatchSource, History, TrainConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Tensor};
 
@@ -71,28 +88,6 @@ const SEED: u64 = 101;
 const IMAGE_SIZE: usize = 64;
 const BATCH: usize = 16;
 
-/// ISIC pairs with a transform pipeline; masks binarised at 0.5 after the transforms.
-struct SegmentationSet {
-    pairs: Vec<Pair>,
-    transform: Compose,
-}
-
-impl Dataset for SegmentationSet {
-    fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    fn get(&self, index: usize) -> anyhow::Result<Sample> {
-        let pair = &self.pairs[index];
-        let (image, mask) = self.transform.apply(
-            ImageFile::rgb(&pair.image)?,
-            ImageFile::gray(&pair.mask)?,
-            &mut sample_rng(),
-        )?;
-        Ok(Sample::new(image, mask.gt(0.5).to_kind(tch::Kind::Float)))
-    }
-}
-
 struct Loader(DataLoader);
 
 impl BatchSource for Loader {
@@ -107,68 +102,22 @@ impl BatchSource for Loader {
     }
 }
 
-/// Per-channel mean and population std of the training images at 64×64.
-fn mean_std(pairs: &[Pair]) -> anyhow::Result<([f64; 3], [f64; 3])> {
-    let set = SegmentationSet {
-        pairs: pairs.to_vec(),
-        transform: Compose::new(vec![
-            Transform::Resize {
-                height: IMAGE_SIZE,
-                width: IMAGE_SIZE,
-            },
-            Transform::ToTensor,
-        ]),
-    };
-    let (mut sum, mut sq, mut n) = (
-        Tensor::zeros([3], tch::kind::DOUBLE_CPU),
-        Tensor::zeros([3], tch::kind::DOUBLE_CPU),
-        0i64,
-    );
-    for batch in &DataLoader::new(set, BATCH) {
-        let (x, _) = batch?;
-        let x = x.to_kind(tch::Kind::Double);
-        sum += x.sum_dim_intlist([0i64, 2, 3].as_slice(), false, tch::Kind::Double);
-        sq += (&x * &x).sum_dim_intlist([0i64, 2, 3].as_slice(), false, tch::Kind::Double);
-        n += x.size()[0] * x.size()[2] * x.size()[3];
-    }
-    let mean = &sum / n as f64;
-    let std = (&sq / n as f64 - &mean * &mean).sqrt();
-    let v = |t: &Tensor, i: i64| t.double_value(&[i]);
-    Ok((
-        [v(&mean, 0), v(&mean, 1), v(&mean, 2)],
-        [v(&std, 0), v(&std, 1), v(&std, 2)],
-    ))
-}
-
-fn pipelines(mean: [f64; 3], std: [f64; 3]) -> (Compose, Compose) {
-    let norm = Transform::Normalize {
-        mean: mean.iter().map(|v| *v as f32).collect(),
-        std: std.iter().map(|v| *v as f32).collect(),
-    };
-    let resize = Transform::Resize {
-        height: IMAGE_SIZE,
-        width: IMAGE_SIZE,
-    };
-    let train = Compose::new(vec![
-        resize.clone(),
-        Transform::HorizontalFlip { p: 0.5 },
-        Transform::VerticalFlip { p: 0.5 },
-        Transform::Rotate {
-            limit: 10.0,
-            p: 0.5,
+/// Per-channel mean and std of the training images at 64×64 (exercises 1 and 2).
+fn training_mean_std(train: &SplitDirs) -> anyhow::Result<([f64; 3], [f64; 3])> {
+    let resized = Compose::new(vec![
+        Transform::Resize {
+            height: IMAGE_SIZE,
+            width: IMAGE_SIZE,
         },
-        Transform::ColorJitter {
-            brightness: 0.2,
-            contrast: 0.2,
-            saturation: 0.2,
-            hue: 0.1,
-            p: 0.5,
-        },
-        norm.clone(),
         Transform::ToTensor,
     ]);
-    let valid = Compose::new(vec![resize, norm, Transform::ToTensor]);
-    (train, valid)
+    let dataset = ex01_dataset::ISICDataset::new(
+        &train.images,
+        &train.masks,
+        Some(resized.clone()),
+        Some(resized),
+    )?;
+    ex02_mean_std::mean_std(Arc::new(dataset))
 }
 
 /// How long to train: the notebook's schedule, or a reduction for CPUs.
@@ -346,31 +295,30 @@ fn run(args: &Args, source: &DataSource, schedule: Schedule) -> anyhow::Result<b
             schedule.efficient_epochs
         );
     }
-    let train_pairs = pair_split(&source.train)?.pairs;
-    let test_pairs = pair_split(&source.test)?.pairs;
+    // Pairing first: a missing mask or a stray file is named before any training.
+    let n_images = pair_split(&source.train)?.pairs.len();
     anyhow::ensure!(
-        train_pairs.len() >= 5 && !test_pairs.is_empty(),
-        "the data set at {} is too small to train on",
+        n_images >= 5 && !pair_split(&source.test)?.pairs.is_empty(),
+        "the data set at {} is too small to train on: run `checker data regenerate`",
         source.root.display()
     );
-    let (mean, std) = mean_std(&train_pairs)?;
+    let (mean, std) = training_mean_std(&source.train)?;
     println!("training-set mean {mean:.4?}, std {std:.4?}");
-    let (train_tf, valid_tf) = pipelines(mean, std);
 
-    // The notebook splits one augmented data set 80/20 with seed 101.
-    let full = std::sync::Arc::new(SegmentationSet {
-        pairs: train_pairs,
-        transform: train_tf,
-    });
-    let n_val = full.len() / 5;
-    let parts = se05::data::random_split(full.clone(), &[full.len() - n_val, n_val], SEED)?;
-    let (n_train, n_val) = (parts[0].len(), parts[1].len());
-    let train_dl = Loader(DataLoader::new(parts[0].clone(), BATCH).shuffle(SEED));
-    let val_dl = Loader(DataLoader::new(parts[1].clone(), BATCH));
-    let test_set = SegmentationSet {
-        pairs: test_pairs,
-        transform: valid_tf,
-    };
+    // The notebook splits one augmented data set 80/20 with seed 101 (exercises 3–5).
+    let full = ex04_augmented_dataset::ISICDatasetAlbumentations::new(
+        &source.train.images,
+        &source.train.masks,
+        Some(ex03_transforms::train_transforms(mean, std)),
+    )?;
+    let (train_dl, val_dl) = ex05_split::split_and_loaders(Arc::new(full), SEED)?;
+    let (n_train, n_val) = (train_dl.dataset().len(), val_dl.dataset().len());
+    let (train_dl, val_dl) = (Loader(train_dl), Loader(val_dl));
+    let test_set = ex04_augmented_dataset::ISICDatasetAlbumentations::new(
+        &source.test.images,
+        &source.test.masks,
+        Some(ex03_transforms::valid_transforms(mean, std)),
+    )?;
     let n_test = test_set.len();
     let test_dl = Loader(DataLoader::new(test_set, BATCH));
     println!("split: {n_train} training, {n_val} validation, {n_test} test images");

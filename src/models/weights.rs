@@ -327,6 +327,35 @@ pub fn verify_hash_prefix(path: &Path) -> Result<String, WeightsError> {
     Ok(digest)
 }
 
+/// Downloads a torchvision checkpoint from `url` into `dir` under the URL's own file
+/// name and checks the SHA-256 prefix that name carries, as torchvision's
+/// `load_state_dict_from_url(check_hash=True)` does. Interrupted transfers resume; a
+/// file that fails the check is deleted, never left where the loader would find it.
+pub fn fetch_checkpoint(
+    url: &str,
+    dir: &Path,
+    show_progress: bool,
+) -> anyhow::Result<crate::download::DownloadOutcome> {
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{url} does not end in a file name"))?;
+    let prefix = hash_prefix_from_name(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{name} carries no hash prefix (like `-7f5810bc.pth`), so the download could not be \
+             verified: use torchvision's URL, or a local copy with `checker weights use FILE`"
+        )
+    })?;
+    let opts = crate::download::DownloadOptions {
+        sha256_prefix: Some(prefix.to_string()),
+        show_progress,
+        ..crate::download::DownloadOptions::default()
+    };
+    crate::download::download_file(url, &dir.join(name), &opts)
+}
+
 /// Maps torchvision's `efficientnet_b0` state-dict names onto the encoder: keeps
 /// `features.0` … `features.7`, drops `features.8` (the 1×1 head), the classifier and
 /// `num_batches_tracked`.
