@@ -27,7 +27,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
     name = "checker",
     version,
     about = "Grades the SE05 Transfer Learning workshop exercises",
-    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  checker 6          grade exercise 6\n  checker 6-9        grade exercises 6 to 9\n  checker all        grade everything\n  checker --list     show your progress\n  checker --hint 6   show the next hint for exercise 6"
 )]
 struct Cli {
@@ -307,5 +306,26 @@ fn record_progress(results: &[runner::ExerciseResult]) {
     });
     if let Err(e) = update {
         eprintln!("warning: progress not saved: {e:#}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_may_come_before_a_subcommand() {
+        let cli = Cli::try_parse_from(["checker", "--solutions", "train", "--full"]).unwrap();
+        assert!(cli.solutions);
+        assert!(matches!(cli.command, Some(Command::Train(ref a)) if a.full));
+        let cli = Cli::try_parse_from(["checker", "--root", "x", "reset", "10", "-y"]).unwrap();
+        assert_eq!(cli.root, Some(PathBuf::from("x")));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Reset { yes: true, .. })
+        ));
+        let cli = Cli::try_parse_from(["checker", "6-9", "--json", "r.json"]).unwrap();
+        assert_eq!(cli.exercises, ["6-9"]);
+        assert!(cli.command.is_none());
     }
 }

@@ -75,6 +75,10 @@ struct Args {
     out: PathBuf,
     #[arg(long, default_value = "my_models")]
     models: PathBuf,
+    /// Seed of the split, the shuffling and the initial weights (the notebook's: 101).
+    /// Instructors calibrate the pass bars over several seeds.
+    #[arg(long, default_value_t = SEED)]
+    seed: u64,
     // libtest's flags, passed by `cargo test`; ignored.
     #[arg(long, hide = true)]
     nocapture: bool,
@@ -217,6 +221,7 @@ struct StageReport {
     test_images: usize,
     unet: ModelReport,
     unet_efficient: ModelReport,
+    all_lesion_baseline: se05::train::metrics::MetricSummary,
     pass_criteria: Vec<Criterion>,
     passed: bool,
 }
@@ -229,14 +234,22 @@ struct Criterion {
     passed: bool,
 }
 
-/// Test-Dice bars, calibrated from the reference's runs with a margin (README).
+/// Test-Dice bars (per image), calibrated from the reference's runs with a margin.
+///
+/// Synthetic set (the default 200 + 60 images; at most 10 batches per epoch is then the
+/// whole training set, so CPU and GPU schedules are the same): over seeds 101, 1, 2, 3
+/// the reference reached U-Net 0.39–0.53 and EfficientNet U-Net 0.76–0.84, and a
+/// constant "all lesion" prediction scores 0.26. ISIC: no copy was reachable where the
+/// bars were set, so they follow the notebook's recorded validation losses (≈ 0.32
+/// after 2 U-Net epochs, 0.17–0.22 after 5 EfficientNet U-Net epochs) with a margin,
+/// lower for the reduced CPU schedule.
 fn criteria(source_is_synthetic: bool, schedule: &Schedule, unet: f64, eff: f64) -> Vec<Criterion> {
     let (unet_bar, eff_bar) = match (source_is_synthetic, schedule.reduced) {
+        // The `cargo test` self-test trains for two batches: it checks outputs only.
         (_, true) if schedule.max_train_batches.unwrap_or(0) < 5 => (0.0, 0.0),
-        (true, true) => (0.40, 0.55),
-        (true, false) => (0.45, 0.60),
-        (false, true) => (0.50, 0.60),
-        (false, false) => (0.60, 0.75),
+        (true, _) => (0.33, 0.65),
+        (false, true) => (0.40, 0.60),
+        (false, false) => (0.55, 0.70),
     };
     vec![
         Criterion {
@@ -252,6 +265,17 @@ fn criteria(source_is_synthetic: bool, schedule: &Schedule, unet: f64, eff: f64)
             passed: eff >= eff_bar,
         },
     ]
+}
+
+/// Test Dice of predicting "lesion" everywhere: what a model that learnt nothing about
+/// shape scores, printed beside the pass bars.
+fn all_lesion_baseline(test: &Loader) -> anyhow::Result<se05::train::metrics::MetricSummary> {
+    let mut metrics = se05::train::metrics::SegmentationMetrics::default();
+    for batch in test.0.iter() {
+        let (_, y) = batch?;
+        metrics.add_batch(&y.ones_like(), &y);
+    }
+    Ok(metrics.summary())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -311,7 +335,7 @@ fn run(args: &Args, source: &DataSource, schedule: Schedule) -> anyhow::Result<b
         &source.train.masks,
         Some(ex03_transforms::train_transforms(mean, std)),
     )?;
-    let (train_dl, val_dl) = ex05_split::split_and_loaders(Arc::new(full), SEED)?;
+    let (train_dl, val_dl) = ex05_split::split_and_loaders(Arc::new(full), args.seed)?;
     let (n_train, n_val) = (train_dl.dataset().len(), val_dl.dataset().len());
     let (train_dl, val_dl) = (Loader(train_dl), Loader(val_dl));
     let test_set = ex04_augmented_dataset::ISICDatasetAlbumentations::new(
@@ -323,7 +347,10 @@ fn run(args: &Args, source: &DataSource, schedule: Schedule) -> anyhow::Result<b
     let test_dl = Loader(DataLoader::new(test_set, BATCH));
     println!("split: {n_train} training, {n_val} validation, {n_test} test images");
 
-    tch::manual_seed(SEED as i64);
+    if args.seed != SEED {
+        println!("seed {} (the notebook uses {SEED})", args.seed);
+    }
+    tch::manual_seed(args.seed as i64);
     let mut unet_vs = nn::VarStore::new(device);
     let unet = ex09_unet::UNet::new(&unet_vs.root(), 3, 1);
     let unet_hist = train_one(
@@ -393,6 +420,11 @@ fn run(args: &Args, source: &DataSource, schedule: Schedule) -> anyhow::Result<b
             se05::summary::thousands(h.trainable_parameters)
         );
     }
+    let baseline = all_lesion_baseline(&test_dl)?;
+    println!(
+        "  (predicting \"lesion\" everywhere would score Dice {:.3} per image)",
+        baseline.dice_per_image
+    );
     println!("pass criteria:");
     for c in &checks {
         println!(
@@ -427,6 +459,7 @@ fn run(args: &Args, source: &DataSource, schedule: Schedule) -> anyhow::Result<b
             history: eff_hist,
             test: eff_test,
         },
+        all_lesion_baseline: baseline,
         pass_criteria: checks,
         passed,
     };
@@ -512,7 +545,7 @@ fn prediction_grid(
     }
     plots::prediction_grid(
         &rows,
-        &["image", "ground truth", "U-Net", "EfficientNet U-Net"],
+        &["image", "ground truth", "U-Net", "EffNet U-Net"],
         128,
         path,
     )

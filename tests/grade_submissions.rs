@@ -114,6 +114,14 @@ fn forks_are_graded_on_their_exercise_files_only() {
         std::fs::remove_file(d.join("tests/ex06_double_conv.rs")).unwrap();
         std::fs::remove_file(d.join("exercises/ex10_dice_loss.rs")).unwrap();
     });
+    let forger = submission(b, &instructor, "forges_report", |d| {
+        sol6(d);
+        put(
+            d,
+            "exercises/ex10_dice_loss.rs",
+            &format!("{FIX}/ex10_forges_report.rs"),
+        );
+    });
     let missing = b.join("no_such_fork");
 
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grade-out");
@@ -127,7 +135,7 @@ fn forks_are_graded_on_their_exercise_files_only() {
         .args(["--check-timeout", "3", "--exercises", "6,10", "--out"])
         .arg(&out)
         .args([
-            &correct, &partly, &broken, &looping, &tampered, &deleted, &missing,
+            &correct, &partly, &broken, &looping, &tampered, &deleted, &forger, &missing,
         ])
         .output()
         .unwrap();
@@ -149,7 +157,7 @@ fn forks_are_graded_on_their_exercise_files_only() {
     };
     let by_name: BTreeMap<&str, &Vec<String>> =
         rows[1..].iter().map(|r| (r[0].as_str(), r)).collect();
-    assert_eq!(by_name.len(), 7, "{csv}");
+    assert_eq!(by_name.len(), 8, "{csv}");
     let cell = |who: &str, c: &str| by_name[who][col(c)].clone();
     let points = |who: &str, c: &str| cell(who, c).parse::<u32>().unwrap();
     for who in [
@@ -159,6 +167,7 @@ fn forks_are_graded_on_their_exercise_files_only() {
         "loops_forever",
         "edits_a_check",
         "deletes_tests",
+        "forges_report",
     ] {
         assert_eq!(cell(who, "max_points"), "20", "{who}");
         assert_eq!(
@@ -192,6 +201,10 @@ fn forks_are_graded_on_their_exercise_files_only() {
 
     assert_eq!(points("deletes_tests", "ex10_dice_loss"), 0);
     assert!(cell("deletes_tests", "notes").contains("exercises/ex10_dice_loss.rs is missing"));
+
+    // Report lines written by the student's code lack the run's token: ignored. (Its
+    // constant loss honestly passes the symmetry property, worth 1 point.)
+    assert_eq!(points("forges_report", "ex10_dice_loss"), 1, "{csv}");
 
     assert_eq!(cell("no_such_fork", "status"), "error");
     assert!(cell("no_such_fork", "notes").contains("is not a folder"));
@@ -229,6 +242,18 @@ fn forks_are_graded_on_their_exercise_files_only() {
         ex10["checks"].as_array().unwrap().len() > 1,
         "the instructor's checks ran, not the fork's single one"
     );
+    let r = report("forges_report");
+    let ex10 = r["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["number"] == 10)
+        .unwrap();
+    for c in ex10["checks"].as_array().unwrap() {
+        if c["name"] != "property_symmetric_for_binary_masks" {
+            assert_ne!(c["status"], "passed", "forged: {c:#}");
+        }
+    }
     let r = report("deletes_tests");
     assert_eq!(
         r["submission"]["changed_outside_exercises"],

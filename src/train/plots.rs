@@ -67,6 +67,9 @@ pub fn loss_curves(histories: &[&History], path: &Path) -> anyhow::Result<()> {
             .configure_mesh()
             .x_desc("epoch")
             .y_desc("loss (1 - Dice)")
+            // Whole epochs only: a tick at 1.5 would suggest a measurement there.
+            .x_labels(max_epochs)
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
             .draw()
@@ -206,7 +209,7 @@ pub fn prediction_grid(
             root.draw(&Text::new(
                 title.to_string(),
                 (x, 8),
-                (FONT, 17).into_font().color(&BLACK),
+                (FONT, 15).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;
         }
