@@ -35,8 +35,14 @@ fn smart_up(in_c: i64, skip_c: i64, out_c: i64) -> (nn::VarStore, SmartUp) {
 
 /// The model on a randomly initialised B0 encoder built under `encoder`.
 fn model(out_c: i64) -> (nn::VarStore, UNetEfficient) {
+    model_on(Variant::B0, out_c)
+}
+
+/// The model on a randomly initialised encoder of either variant (B0 or Lite0: the
+/// student's code must not depend on which).
+fn model_on(variant: Variant, out_c: i64) -> (nn::VarStore, UNetEfficient) {
     let vs = nn::VarStore::new(Device::Cpu);
-    let encoder = EfficientNetEncoder::new(&(vs.root() / "encoder"), Variant::B0);
+    let encoder = EfficientNetEncoder::new(&(vs.root() / "encoder"), variant);
     let m = UNetEfficient::new(&vs.root(), encoder, out_c);
     (vs, m)
 }
@@ -260,13 +266,15 @@ fn main() {
             check(
                 "output_shape_even_and_odd",
                 2,
-                "The decoder ends at half the input size: resize outc's output to the input's height and width (upsample_bilinear2d, align_corners = false) before the sigmoid.",
+                "The decoder ends at half the input size: resize outc's output to the input's height and width (upsample_bilinear2d, align_corners = false) before the sigmoid. Take sizes from the tensors, not from constants: the encoder may be B0 or Lite0.",
                 || {
                     let _guard = tch::no_grad_guard();
-                    let (_vs, m) = model(1);
-                    for (h, w) in [(64i64, 64i64), (70, 50)] {
-                        let y = m.forward_t(&common::fixed_input(&[1, 3, h, w], 1), false);
-                        expect_shape(&format!("UNetEfficient(out 1) on [1, 3, {h}, {w}]"), &y, &[1, 1, h, w])?;
+                    for variant in [Variant::B0, Variant::Lite0] {
+                        let (_vs, m) = model_on(variant, 1);
+                        for (h, w) in [(64i64, 64i64), (70, 50)] {
+                            let y = m.forward_t(&common::fixed_input(&[1, 3, h, w], 1), false);
+                            expect_shape(&format!("UNetEfficient(out 1) with a {variant:?} encoder on [1, 3, {h}, {w}]"), &y, &[1, 1, h, w])?;
+                        }
                     }
                     let (_vs, m) = model(2);
                     let y = m.forward_t(&common::fixed_input(&[2, 3, 64, 64], 2), true);
