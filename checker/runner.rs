@@ -390,6 +390,44 @@ fn read_report(
     Ok((plan, outcomes))
 }
 
+/// Grades the exercises in `numbers` (ascending) and whatever they depend on,
+/// marking an exercise blocked when one of its dependencies did not pass (unless
+/// `respect_dependencies` is false).
+pub fn grade_all(
+    numbers: &[u32],
+    cfg: &RunConfig,
+    respect_dependencies: bool,
+    mut on_result: impl FnMut(&ExerciseResult),
+) -> Vec<ExerciseResult> {
+    let mut wanted: Vec<u32> = Vec::new();
+    for &n in numbers {
+        if let Some(ex) = se05::registry::get(n) {
+            wanted.extend(ex.all_dependencies());
+            wanted.push(n);
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut results: Vec<ExerciseResult> = Vec::new();
+    for n in wanted {
+        let ex = se05::registry::get(n).expect("checked above");
+        let failed_dep = ex
+            .all_dependencies()
+            .into_iter()
+            .filter(|_| respect_dependencies)
+            .filter_map(|d| results.iter().find(|r| r.number == d))
+            .find(|r| r.status != Status::Passed)
+            .cloned();
+        let result = match failed_dep {
+            Some(dep) => ExerciseResult::blocked(ex, cfg, &dep),
+            None => grade(ex, cfg),
+        };
+        on_result(&result);
+        results.push(result);
+    }
+    results
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,42 +477,4 @@ mod tests {
         let (plan, outcomes) = read_report(&path, "other").unwrap();
         assert!(plan.is_none() && outcomes.is_empty());
     }
-}
-
-/// Grades the exercises in `numbers` (ascending) and whatever they depend on,
-/// marking an exercise blocked when one of its dependencies did not pass (unless
-/// `respect_dependencies` is false).
-pub fn grade_all(
-    numbers: &[u32],
-    cfg: &RunConfig,
-    respect_dependencies: bool,
-    mut on_result: impl FnMut(&ExerciseResult),
-) -> Vec<ExerciseResult> {
-    let mut wanted: Vec<u32> = Vec::new();
-    for &n in numbers {
-        if let Some(ex) = se05::registry::get(n) {
-            wanted.extend(ex.all_dependencies());
-            wanted.push(n);
-        }
-    }
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut results: Vec<ExerciseResult> = Vec::new();
-    for n in wanted {
-        let ex = se05::registry::get(n).expect("checked above");
-        let failed_dep = ex
-            .all_dependencies()
-            .into_iter()
-            .filter(|_| respect_dependencies)
-            .filter_map(|d| results.iter().find(|r| r.number == d))
-            .find(|r| r.status != Status::Passed)
-            .cloned();
-        let result = match failed_dep {
-            Some(dep) => ExerciseResult::blocked(ex, cfg, &dep),
-            None => grade(ex, cfg),
-        };
-        on_result(&result);
-        results.push(result);
-    }
-    results
 }

@@ -233,6 +233,35 @@ pub fn total_points() -> u32 {
     EXERCISES.iter().map(|e| e.points).sum()
 }
 
+/// The README's exercise table, generated from the registry (a test keeps the README
+/// in step with it).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| # | Exercise | Notebook | File | Needs | Points |\n|---|---|---|---|---|---|\n",
+    );
+    for e in EXERCISES {
+        let needs = if e.depends_on.is_empty() {
+            "–".to_string()
+        } else {
+            e.depends_on
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| {} | {} | §{} | `{}` | {} | {} |\n",
+            e.number,
+            e.title,
+            e.section,
+            e.exercise_file(),
+            needs,
+            e.points
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,33 +318,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The README's exercise table, generated from the registry (a test keeps the README
-/// in step with it).
-pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| # | Exercise | Notebook | File | Needs | Points |\n|---|---|---|---|---|---|\n",
-    );
-    for e in EXERCISES {
-        let needs = if e.depends_on.is_empty() {
-            "–".to_string()
-        } else {
-            e.depends_on
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push_str(&format!(
-            "| {} | {} | §{} | `{}` | {} | {} |\n",
-            e.number,
-            e.title,
-            e.section,
-            e.exercise_file(),
-            needs,
-            e.points
-        ));
-    }
-    out
 }
