@@ -19,7 +19,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::functional::{self as F, Interpolation};
+use super::functional::Interpolation;
 use super::image::{ColorMode, FloatImage, ImageFile};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -144,15 +144,11 @@ pub fn resized(
     let c = cache();
     let compute = || -> Result<CacheEntry> {
         let start = Instant::now();
-        let decoded = file.decode()?;
-        let image = F::resize(&decoded, height, width, interp);
+        let (source_size, image) = file.decode_resized(height, width, interp)?;
         c.decode_nanos
             .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
         c.misses.fetch_add(1, Ordering::Relaxed);
-        Ok(CacheEntry {
-            source_size: decoded.size(),
-            image,
-        })
+        Ok(CacheEntry { source_size, image })
     };
     if !is_enabled() {
         return Ok(Arc::new(compute()?));

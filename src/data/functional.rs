@@ -91,32 +91,80 @@ fn triangle_coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<f32
 }
 
 fn resize_bilinear(img: &FloatImage, height: usize, width: usize) -> FloatImage {
-    let c = img.channels;
-    // Horizontal pass: img.height × width.
-    let cx = triangle_coefficients(img.width, width);
-    let mut tmp = vec![0f32; img.height * width * c];
-    for y in 0..img.height {
-        let row = &img.data[y * img.width * c..(y + 1) * img.width * c];
+    let (h, w, c) = (img.height, img.width, img.channels);
+    resize_bilinear_raw(&img.data, (h, w, c), height, width, 1.0)
+}
+
+/// Resizes 8-bit HWC pixels straight to a [`FloatImage`] of `value / 255`, as
+/// [`FloatImage::from_u8`] then [`resize`] would, without building the full-size float
+/// copy first (for a 1022×767 photo that copy costs as much as the resize itself).
+pub fn resize_u8(
+    raw: &[u8],
+    (in_h, in_w, c): (usize, usize, usize),
+    height: usize,
+    width: usize,
+    interp: Interpolation,
+) -> FloatImage {
+    match interp {
+        _ if (in_h, in_w) == (height, width) => FloatImage::from_u8(in_h, in_w, c, raw),
+        Interpolation::Bilinear => {
+            resize_bilinear_raw(raw, (in_h, in_w, c), height, width, 1.0 / 255.0)
+        }
+        Interpolation::Nearest => {
+            let xs: Vec<usize> = (0..width).map(|x| nearest_index(x, in_w, width)).collect();
+            let mut data = Vec::with_capacity(height * width * c);
+            for y in 0..height {
+                let sy = nearest_index(y, in_h, height);
+                let row = &raw[sy * in_w * c..(sy + 1) * in_w * c];
+                for &sx in &xs {
+                    data.extend(row[sx * c..(sx + 1) * c].iter().map(|&v| v as f32 / 255.0));
+                }
+            }
+            FloatImage {
+                height,
+                width,
+                channels: c,
+                data,
+            }
+        }
+    }
+}
+
+/// PIL's two-pass triangle filter on HWC values of any numeric type; every output
+/// value is multiplied by `scale` (folded into the vertical weights, so it is free).
+fn resize_bilinear_raw<T: Copy + Into<f32>>(
+    src: &[T],
+    (in_h, in_w, c): (usize, usize, usize),
+    height: usize,
+    width: usize,
+    scale: f32,
+) -> FloatImage {
+    // Horizontal pass: in_h × width.
+    let cx = triangle_coefficients(in_w, width);
+    let mut tmp = vec![0f32; in_h * width * c];
+    for y in 0..in_h {
+        let row = &src[y * in_w * c..(y + 1) * in_w * c];
         let out = &mut tmp[y * width * c..(y + 1) * width * c];
         for (x, (lo, ws)) in cx.iter().enumerate() {
             let px = &mut out[x * c..(x + 1) * c];
             for (k, &w) in ws.iter().enumerate() {
-                let src = &row[(lo + k) * c..(lo + k + 1) * c];
+                let from = &row[(lo + k) * c..(lo + k + 1) * c];
                 for ch in 0..c {
-                    px[ch] += w * src[ch];
+                    px[ch] += w * from[ch].into();
                 }
             }
         }
     }
     // Vertical pass: height × width.
-    let cy = triangle_coefficients(img.height, height);
+    let cy = triangle_coefficients(in_h, height);
     let stride = width * c;
     let mut data = vec![0f32; height * stride];
     for (y, (lo, ws)) in cy.iter().enumerate() {
         let out = &mut data[y * stride..(y + 1) * stride];
         for (k, &w) in ws.iter().enumerate() {
-            let src = &tmp[(lo + k) * stride..(lo + k + 1) * stride];
-            for (o, &s) in out.iter_mut().zip(src) {
+            let w = w * scale;
+            let from = &tmp[(lo + k) * stride..(lo + k + 1) * stride];
+            for (o, &s) in out.iter_mut().zip(from) {
                 *o += w * s;
             }
         }
@@ -391,6 +439,27 @@ mod tests {
         assert!((out.at(3, 4, 1) - 0.5).abs() < 1e-6);
         let zero = rotate(&src, 0.0, Interpolation::Bilinear);
         assert_eq!(zero, src);
+    }
+
+    #[test]
+    fn resizing_bytes_equals_converting_then_resizing() {
+        let (h, w, c) = (37usize, 53usize, 3usize);
+        let raw: Vec<u8> = (0..h * w * c).map(|i| (i * 37 % 251) as u8).collect();
+        let float = FloatImage::from_u8(h, w, c, &raw);
+        for (oh, ow) in [(16, 16), (64, 40), (37, 53), (5, 90)] {
+            for interp in [Interpolation::Bilinear, Interpolation::Nearest] {
+                let a = resize(&float, oh, ow, interp);
+                let b = resize_u8(&raw, (h, w, c), oh, ow, interp);
+                assert_eq!((b.height, b.width, b.channels), (oh, ow, c));
+                let worst = a
+                    .data
+                    .iter()
+                    .zip(&b.data)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
+                assert!(worst < 1e-6, "{interp:?} to {oh}×{ow}: {worst}");
+            }
+        }
     }
 
     #[test]

@@ -70,18 +70,29 @@ impl FloatImage {
 
     /// `u8 / 255` per channel.
     pub fn from_rgb(image: &RgbImage) -> Self {
-        Self::from_u8(image.height(), image.width(), 3, image.as_raw())
+        Self::from_u8(
+            image.height() as usize,
+            image.width() as usize,
+            3,
+            image.as_raw(),
+        )
     }
 
     /// `u8 / 255`, one channel.
     pub fn from_gray(image: &GrayImage) -> Self {
-        Self::from_u8(image.height(), image.width(), 1, image.as_raw())
+        Self::from_u8(
+            image.height() as usize,
+            image.width() as usize,
+            1,
+            image.as_raw(),
+        )
     }
 
-    fn from_u8(height: u32, width: u32, channels: usize, raw: &[u8]) -> Self {
+    /// `u8 / 255` of an HWC buffer.
+    pub(crate) fn from_u8(height: usize, width: usize, channels: usize, raw: &[u8]) -> Self {
         Self {
-            height: height as usize,
-            width: width as usize,
+            height,
+            width,
             channels,
             data: raw.iter().map(|&v| v as f32 / 255.0).collect(),
         }
@@ -242,6 +253,30 @@ impl ImageFile {
     pub fn dimensions(&self) -> Result<(u32, u32)> {
         image::image_dimensions(&self.path)
             .with_context(|| format!("{}: cannot read the image header", self.path.display()))
+    }
+
+    /// Decodes the file and resizes it to `height × width` in one go (values in
+    /// `[0, 1]`); returns the file's own `(height, width)` too.
+    pub fn decode_resized(
+        &self,
+        height: usize,
+        width: usize,
+        interp: super::functional::Interpolation,
+    ) -> Result<((usize, usize), FloatImage)> {
+        let (raw, h, w, c) = match self.mode {
+            ColorMode::Rgb => {
+                let im = load_rgb(&self.path)?;
+                let (h, w) = (im.height() as usize, im.width() as usize);
+                (im.into_raw(), h, w, 3)
+            }
+            ColorMode::Gray => {
+                let im = load_gray(&self.path)?;
+                let (h, w) = (im.height() as usize, im.width() as usize);
+                (im.into_raw(), h, w, 1)
+            }
+        };
+        let image = super::functional::resize_u8(&raw, (h, w, c), height, width, interp);
+        Ok(((h, w), image))
     }
 
     /// Decodes the whole file into a [`FloatImage`] (values in `[0, 1]`).

@@ -342,6 +342,9 @@ impl fmt::Display for Transform {
 #[derive(Clone, Debug)]
 pub enum Input {
     Pixels(Arc<FloatImage>),
+    /// 8-bit HWC pixels `(height, width, channels, values)`: converted to `u8 / 255`
+    /// exactly as a file would be, so both give bit-identical results.
+    Bytes(usize, usize, usize, Arc<Vec<u8>>),
     File(ImageFile),
 }
 
@@ -357,7 +360,8 @@ impl From<&FloatImage> for Input {
 }
 impl From<&RgbImage> for Input {
     fn from(v: &RgbImage) -> Self {
-        Input::Pixels(Arc::new(FloatImage::from_rgb(v)))
+        let (h, w) = (v.height() as usize, v.width() as usize);
+        Input::Bytes(h, w, 3, Arc::new(v.as_raw().clone()))
     }
 }
 impl From<RgbImage> for Input {
@@ -367,7 +371,8 @@ impl From<RgbImage> for Input {
 }
 impl From<&GrayImage> for Input {
     fn from(v: &GrayImage) -> Self {
-        Input::Pixels(Arc::new(FloatImage::from_gray(v)))
+        let (h, w) = (v.height() as usize, v.width() as usize);
+        Input::Bytes(h, w, 1, Arc::new(v.as_raw().clone()))
     }
 }
 impl From<GrayImage> for Input {
@@ -390,6 +395,7 @@ impl Input {
     fn name(&self) -> String {
         match self {
             Input::Pixels(p) => format!("{}×{} image", p.height, p.width),
+            Input::Bytes(h, w, _, _) => format!("{h}×{w} image"),
             Input::File(f) => f.path().display().to_string(),
         }
     }
@@ -504,6 +510,12 @@ impl Compose {
                 }
                 (Input::Pixels(p), Some((h, w))) => (p.size(), F::resize(&p, h, w, interp)),
                 (Input::Pixels(p), None) => (p.size(), Arc::unwrap_or_clone(p)),
+                (Input::Bytes(ih, iw, c, raw), Some((h, w))) => {
+                    ((ih, iw), F::resize_u8(&raw, (ih, iw, c), h, w, interp))
+                }
+                (Input::Bytes(ih, iw, c, raw), None) => {
+                    ((ih, iw), FloatImage::from_u8(ih, iw, c, &raw))
+                }
             })
         };
         let (image_size, mut image) = load(image, Interpolation::Bilinear)?;
