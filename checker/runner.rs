@@ -102,11 +102,38 @@ fn file_of(ex: &Exercise, cfg: &RunConfig) -> String {
     }
 }
 
-/// The cargo to call: the one running us when started by `cargo run`.
-fn cargo_program() -> PathBuf {
-    std::env::var_os("CARGO")
+/// Variables cargo sets for the program it runs (`cargo run --bin checker`). Passed on
+/// to our own cargo, some of them reach build scripts that watch them (ring's watches
+/// CARGO_MANIFEST_DIR and OUT_DIR), so the dependency would be rebuilt each time one goes from
+/// `cargo run` to a plain `cargo` call and back: a minute per verdict instead of
+/// seconds.
+fn set_by_cargo_run(name: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CFG_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
+}
+
+/// The cargo to call (the one running us when started by `cargo run`), with the
+/// variables `cargo run` set for us removed.
+fn cargo_command() -> Command {
+    let program = std::env::var_os("CARGO")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("cargo"))
+        .unwrap_or_else(|| PathBuf::from("cargo"));
+    let mut cmd = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_run) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
 }
 
 /// What compiling a check target produced.
@@ -147,7 +174,7 @@ fn describe_compiler_error(message: &serde_json::Value) -> String {
 
 /// Compiles the check target `target` (an exercise's slug, or `final_stage`).
 pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
-    let mut cmd = Command::new(cargo_program());
+    let mut cmd = cargo_command();
     cmd.arg("test")
         .arg("--manifest-path")
         .arg(cfg.root.join("Cargo.toml"))
@@ -443,6 +470,27 @@ mod tests {
             }),
         })
         .unwrap()
+    }
+
+    #[test]
+    fn variables_of_cargo_run_are_not_passed_on() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_VERSION",
+            "OUT_DIR",
+            "CARGO_CFG_TARGET_OS",
+        ] {
+            assert!(set_by_cargo_run(name), "{name}");
+        }
+        // What the user set for cargo itself stays.
+        for name in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "LIBTORCH",
+        ] {
+            assert!(!set_by_cargo_run(name), "{name}");
+        }
     }
 
     #[test]
