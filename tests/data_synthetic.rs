@@ -155,8 +155,16 @@ fn generation_is_deterministic_and_varied() {
     );
 }
 
+/// Test Dice (per image) of the reference U-Net trained with the notebook's schedule
+/// (2 epochs of 45 batches, 720/180 split) on the ISIC-like synthetic set, measured
+/// with `SE05_DATASETS_DIR=<folder with isic2016 -> synthetic-1022x767> cargo test
+/// --features solutions --test final_stage -- --stage --full` (CPU, 2026-11-22). The
+/// EfficientNet U-Net reached 0.939 in the same run.
+const TRAINED_REFERENCE_UNET_DICE: f64 = 0.839;
+
 /// No single global threshold on one channel (either polarity) segments the training
-/// set well: the data set needs more than intensity. The trained U-Net beats this bar.
+/// set well: the data set needs more than intensity. The trained U-Net beats this bar
+/// by a wide margin.
 #[test]
 fn best_global_threshold_is_clearly_below_the_bar() {
     let cfg = SyntheticConfig::default();
@@ -170,5 +178,9 @@ fn best_global_threshold_is_clearly_below_the_bar() {
         best.mean_dice > 0.2,
         "the lesions should still be visible: {best:?}"
     );
-    assert!(best.mean_dice < 0.75 && best.pooled_dice < 0.75, "{best:?}");
+    let bar = TRAINED_REFERENCE_UNET_DICE - 0.25;
+    assert!(
+        best.mean_dice < bar && best.pooled_dice < bar,
+        "a global threshold should score well below the trained U-Net's {TRAINED_REFERENCE_UNET_DICE}: {best:?}"
+    );
 }
