@@ -111,6 +111,27 @@ pub fn print_list() -> anyhow::Result<()> {
             ex.number, ex.title, ex.section, painted, points, last
         );
     }
+    let stage = match &progress.stage {
+        Some(r) => {
+            let verdict = if r.passed {
+                "passed".green()
+            } else {
+                "not passed".red()
+            };
+            let dice = match (r.unet_dice, r.efficient_dice) {
+                (Some(u), Some(e)) => {
+                    format!(" (test Dice: U-Net {u:.3}, EfficientNet U-Net {e:.3})")
+                }
+                _ => String::new(),
+            };
+            format!("{verdict}{dice}, {}", ago(r.last_run_unix))
+        }
+        None => format!(
+            "{}",
+            "not run yet (cargo run --bin checker -- train)".dimmed()
+        ),
+    };
+    println!("\n{} {stage}", "Final training stage:".bold());
     println!("\n{}", "Quizzes (cargo run --bin quiz -- N)".bold());
     for q in 1..=5u32 {
         match progress.quizzes.get(&q) {

@@ -3,6 +3,8 @@
 //! `--solutions`) and runs it in the foreground, with its progress bars.
 use crate::runner::{self, Build, RunConfig};
 use colored::Colorize;
+use se05::progress::{Progress, StageRecord};
+use std::path::Path;
 use std::process::Command;
 
 /// Options passed through to the stage.
@@ -68,8 +70,43 @@ pub fn run(cfg: &RunConfig, args: &StageArgs) -> anyhow::Result<bool> {
     if args.full {
         cmd.arg("--full");
     }
+    let started = std::time::SystemTime::now();
     let status = cmd
         .status()
         .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e}"))?;
+    if !cfg.solutions {
+        record(
+            &cfg.root.join(&args.out).join("metrics.json"),
+            started,
+            status.success(),
+        );
+    }
     Ok(status.success())
+}
+
+/// Remembers the stage's verdict and test Dice for `checker --list`; the figures come
+/// from the metrics file when this run wrote one.
+fn record(metrics: &Path, started: std::time::SystemTime, passed: bool) {
+    let fresh = std::fs::metadata(metrics)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= started);
+    let json: serde_json::Value = if fresh {
+        std::fs::read(metrics)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    };
+    let stage = StageRecord {
+        passed,
+        unet_dice: json["unet"]["test"]["dice_per_image"].as_f64(),
+        efficient_dice: json["unet_efficient"]["test"]["dice_per_image"].as_f64(),
+        device: json["device"].as_str().unwrap_or("").to_string(),
+        last_run_unix: 0,
+    };
+    let path = Progress::default_path();
+    if let Err(e) = Progress::update(&path, |p| p.record_stage(stage)) {
+        eprintln!("warning: progress not saved: {e:#}");
+    }
 }

@@ -34,6 +34,23 @@ pub struct Progress {
     /// Quiz results per quiz number.
     #[serde(default)]
     pub quizzes: BTreeMap<u32, QuizRecord>,
+    /// The latest run of the final training stage (`checker train`).
+    #[serde(default)]
+    pub stage: Option<StageRecord>,
+}
+
+/// The latest run of the final training stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// Both models met their test-Dice bars.
+    pub passed: bool,
+    /// Test Dice per image of the U-Net and of the EfficientNet U-Net, when the stage
+    /// got that far.
+    pub unet_dice: Option<f64>,
+    pub efficient_dice: Option<f64>,
+    /// The device it trained on, as the stage described it.
+    pub device: String,
+    pub last_run_unix: u64,
 }
 
 /// The latest checker result of one exercise.
@@ -159,6 +176,12 @@ impl Progress {
         rec.last_run_unix = now_unix();
     }
 
+    /// Records the latest run of the final training stage, replacing the previous one.
+    pub fn record_stage(&mut self, mut record: StageRecord) {
+        record.last_run_unix = now_unix();
+        self.stage = Some(record);
+    }
+
     /// Records the latest checker result of an exercise, replacing the previous one.
     pub fn record_exercise(&mut self, number: u32, status: &str, points: f64, max_points: f64) {
         self.exercises.insert(
@@ -176,6 +199,27 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_record_round_trips_and_old_files_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("progress.json");
+        std::fs::write(&path, r#"{"exercises": {}, "quizzes": {}}"#).unwrap();
+        assert_eq!(Progress::load(&path).unwrap().stage, None);
+        Progress::update(&path, |p| {
+            p.record_stage(StageRecord {
+                passed: true,
+                unet_dice: Some(0.5),
+                efficient_dice: Some(0.8),
+                device: "CPU".into(),
+                last_run_unix: 0,
+            })
+        })
+        .unwrap();
+        let stage = Progress::load(&path).unwrap().stage.unwrap();
+        assert!(stage.passed && stage.last_run_unix > 0);
+        assert_eq!(stage.efficient_dice, Some(0.8));
+    }
 
     #[test]
     fn missing_file_loads_as_empty() {

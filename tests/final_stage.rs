@@ -551,8 +551,37 @@ fn prediction_grid(
     )
 }
 
+/// A panic in the student's code ends the stage with a short message and a way
+/// forward, not a backtrace.
+fn explain_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let place = info
+            .location()
+            .map(|l| {
+                format!(
+                    "\n  at {}:{}",
+                    l.file().trim_start_matches("tests/../"),
+                    l.line()
+                )
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "\nThe training stage stopped: {message}{place}\nThe stage runs your exercises 1–11; grade them first with `cargo run --bin checker -- all`."
+        );
+    }));
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.stage {
+        explain_panics();
+    }
     let outcome = if args.stage {
         let schedule = if args.full || tch::Cuda::is_available() {
             Schedule::notebook()
