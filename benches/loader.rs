@@ -7,6 +7,9 @@
 //! `SE05_BENCH_EPOCHS` (default 2 cached epochs after the cold one).
 //! The first run generates `datasets/synthetic-1022x767` (about a minute or two).
 
+#[path = "../tests/support/pipelines.rs"]
+mod pipelines;
+use pipelines::{notebook_train_pipeline, NOTEBOOK_MEAN, NOTEBOOK_STD};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,33 +35,6 @@ impl Dataset for Pairs {
         let (image, mask) = self.transform.apply(&image, &mask, &mut sample_rng())?;
         Ok(Sample::new(image, mask.gt(0.5).to_kind(tch::Kind::Float)))
     }
-}
-
-fn notebook_train_pipeline(size: usize) -> Compose {
-    Compose::new(vec![
-        Transform::Resize {
-            height: size,
-            width: size,
-        },
-        Transform::HorizontalFlip { p: 0.5 },
-        Transform::VerticalFlip { p: 0.5 },
-        Transform::Rotate {
-            limit: 10.0,
-            p: 0.5,
-        },
-        Transform::ColorJitter {
-            brightness: 0.2,
-            contrast: 0.2,
-            saturation: 0.2,
-            hue: 0.1,
-            p: 0.5,
-        },
-        Transform::Normalize {
-            mean: vec![0.7239, 0.6187, 0.5673],
-            std: vec![0.1625, 0.1694, 0.1897],
-        },
-        Transform::ToTensor,
-    ])
 }
 
 fn epoch(loader: &DataLoader) -> Result<(usize, f64)> {
@@ -100,7 +76,7 @@ fn main() -> Result<()> {
     for size in [64usize, 256] {
         let ds = Arc::new(Pairs {
             pairs: pairs.clone(),
-            transform: notebook_train_pipeline(size),
+            transform: notebook_train_pipeline(size, NOTEBOOK_MEAN, NOTEBOOK_STD),
         });
         println!("\npipeline: Resize {size}×{size} → flips → Rotate → ColorJitter → Normalize → ToTensor");
 

@@ -1,6 +1,9 @@
 //! DataLoader + random_split on a generated ISIC-layout set, with the notebook's
 //! augmentation pipeline (the shape of exercises 2–5).
 
+#[path = "support/pipelines.rs"]
+mod pipelines;
+use pipelines::notebook_train_pipeline;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -28,33 +31,6 @@ impl Dataset for Pairs {
     }
 }
 
-fn train_pipeline() -> Compose {
-    Compose::new(vec![
-        Transform::Resize {
-            height: 32,
-            width: 32,
-        },
-        Transform::HorizontalFlip { p: 0.5 },
-        Transform::VerticalFlip { p: 0.5 },
-        Transform::Rotate {
-            limit: 10.0,
-            p: 0.5,
-        },
-        Transform::ColorJitter {
-            brightness: 0.2,
-            contrast: 0.2,
-            saturation: 0.2,
-            hue: 0.1,
-            p: 0.5,
-        },
-        Transform::Normalize {
-            mean: vec![0.7, 0.6, 0.55],
-            std: vec![0.16, 0.17, 0.19],
-        },
-        Transform::ToTensor,
-    ])
-}
-
 fn dataset(tmp: &std::path::Path, n: usize) -> Vec<Pair> {
     let cfg = SyntheticConfig {
         train: n,
@@ -72,7 +48,7 @@ fn notebook_pipeline_batches() {
     let tmp = tempfile::tempdir().unwrap();
     let full: Arc<dyn Dataset> = Arc::new(Pairs {
         pairs: dataset(tmp.path(), 37),
-        transform: train_pipeline(),
+        transform: notebook_train_pipeline(32, [0.7, 0.6, 0.55], [0.16, 0.17, 0.19]),
     });
     let n_train = full.len() * 8 / 10;
     let parts = random_split(full.clone(), &[n_train, full.len() - n_train], 42).unwrap();
@@ -118,7 +94,7 @@ fn a_broken_file_stops_the_epoch_with_its_name() {
     let dl = DataLoader::new(
         Pairs {
             pairs,
-            transform: train_pipeline(),
+            transform: notebook_train_pipeline(32, [0.7, 0.6, 0.55], [0.16, 0.17, 0.19]),
         },
         4,
     );

@@ -1,6 +1,9 @@
 //! Transform semantics: synchronised spatial draws, colour steps that never touch
 //! masks, exact sizes, descriptions, validation, reproducibility and the decode cache.
 
+#[path = "support/pipelines.rs"]
+mod pipelines;
+use pipelines::{notebook_train_pipeline, NOTEBOOK_MEAN, NOTEBOOK_STD};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -174,30 +177,7 @@ fn the_alignment_test_catches_a_desynchronised_pipeline() {
 
 #[test]
 fn descriptions_and_introspection() {
-    let train = Compose::new(vec![
-        Transform::Resize {
-            height: 64,
-            width: 64,
-        },
-        Transform::HorizontalFlip { p: 0.5 },
-        Transform::VerticalFlip { p: 0.5 },
-        Transform::Rotate {
-            limit: 10.0,
-            p: 0.5,
-        },
-        Transform::ColorJitter {
-            brightness: 0.2,
-            contrast: 0.2,
-            saturation: 0.2,
-            hue: 0.1,
-            p: 0.5,
-        },
-        Transform::Normalize {
-            mean: vec![0.7239, 0.6187, 0.5673],
-            std: vec![0.1625, 0.1694, 0.1897],
-        },
-        Transform::ToTensor,
-    ]);
+    let train = notebook_train_pipeline(64, NOTEBOOK_MEAN, NOTEBOOK_STD);
     assert_eq!(
         train.describe(),
         vec![

@@ -8,39 +8,15 @@ mod common;
 )]
 mod ex04_augmented_dataset;
 
+#[path = "support/pipelines.rs"]
+mod pipelines;
 use anyhow::ensure;
 use common::PairSet;
 use ex04_augmented_dataset::ISICDatasetAlbumentations;
+use pipelines::notebook_train_pipeline;
 use se05::check::{check, run};
 use se05::data::{with_sample_seed, Compose, Dataset, Transform};
 use tch::Tensor;
-
-fn train_pipeline() -> Compose {
-    Compose::new(vec![
-        Transform::Resize {
-            height: 64,
-            width: 64,
-        },
-        Transform::HorizontalFlip { p: 0.5 },
-        Transform::VerticalFlip { p: 0.5 },
-        Transform::Rotate {
-            limit: 10.0,
-            p: 0.5,
-        },
-        Transform::ColorJitter {
-            brightness: 0.2,
-            contrast: 0.2,
-            saturation: 0.2,
-            hue: 0.1,
-            p: 0.5,
-        },
-        Transform::Normalize {
-            mean: vec![0.6, 0.5, 0.4],
-            std: vec![0.15, 0.125, 0.1],
-        },
-        Transform::ToTensor,
-    ])
-}
 
 fn is_binary(mask: &Tensor) -> bool {
     mask.eq(0.0)
@@ -68,7 +44,7 @@ fn main() {
             }),
             check("binary_masks", 3, "Resize and Rotate interpolate the mask: binarise it after the transforms with mask.gt(0.5).to_kind(Kind::Float).", || {
                 let (_dir, source) = common::tiny_isic()?;
-                let ds = ISICDatasetAlbumentations::new(&source.train.images, &source.train.masks, Some(train_pipeline()))?;
+                let ds = ISICDatasetAlbumentations::new(&source.train.images, &source.train.masks, Some(notebook_train_pipeline(64, [0.6, 0.5, 0.4], [0.15, 0.125, 0.1])))?;
                 for seed in 0..6u64 {
                     for i in 0..ds.len() {
                         let s = with_sample_seed(seed * 100 + i as u64, || ds.get(i))?;
