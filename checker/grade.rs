@@ -15,6 +15,7 @@ use crate::runner::{self, ExerciseResult, RunConfig};
 use crate::ui;
 use anyhow::Context;
 use colored::Colorize;
+use se05::fsutil::LOCAL_TOP_FOLDERS;
 use se05::progress::{Progress, QuizRecord};
 use se05::registry::{self, EXERCISES};
 use serde::Serialize;
@@ -22,20 +23,6 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Folders never compared nor copied: build outputs, environments, local data.
-const IGNORED_TOP: &[&str] = &[
-    ".git",
-    "target",
-    ".venv",
-    ".libtorch",
-    ".se05",
-    ".device",
-    "datasets",
-    "my_models",
-    "results",
-    "weights",
-];
 
 /// What `checker grade` was asked to do.
 pub struct GradeArgs {
@@ -79,7 +66,7 @@ pub fn file_set(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
 
 fn ignored(rel: &str) -> bool {
     let top = rel.split('/').next().unwrap_or("");
-    IGNORED_TOP.contains(&top) || rel.split('/').any(|c| c == ".git") || rel.ends_with(".tmp")
+    LOCAL_TOP_FOLDERS.contains(&top) || rel.split('/').any(|c| c == ".git") || rel.ends_with(".tmp")
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<String>) -> anyhow::Result<()> {

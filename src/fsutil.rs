@@ -29,6 +29,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Top-level folders of a checkout that are never part of the workshop's sources
+/// (git, build outputs, environments, local data and results): `checker grade` and
+/// the tests' copies of the tree neither compare nor copy them.
+pub const LOCAL_TOP_FOLDERS: &[&str] = &[
+    ".git",
+    "target",
+    ".venv",
+    ".libtorch",
+    ".se05",
+    ".device",
+    "datasets",
+    "my_models",
+    "results",
+    "weights",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
