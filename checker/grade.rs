@@ -29,6 +29,8 @@ pub struct GradeArgs {
     pub submissions: Vec<PathBuf>,
     pub out: PathBuf,
     pub numbers: Vec<u32>,
+    /// Keep points of exercises whose run changed files of the grading copy.
+    pub trust_flagged: bool,
 }
 
 /// The files of a folder, as paths relative to it with `/` separators: git's view
@@ -234,7 +236,7 @@ fn work_dir(target_dir: &Path) -> PathBuf {
 struct Graded {
     name: String,
     dir: PathBuf,
-    /// Files the fork changed outside exercises/: "modified: tests/ex10_dice_loss.rs".
+    /// Files the fork changed outside exercises/: "modified: checks/ex10_dice_loss.rs".
     changed: Vec<String>,
     notes: Vec<String>,
     quizzes: Option<BTreeMap<u32, QuizRecord>>,
@@ -512,6 +514,8 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         solutions: false,
         target_dir: Some(target_dir.clone()),
         check_timeout_s: base.check_timeout_s,
+        seed: base.seed,
+        trust_flagged: args.trust_flagged,
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -572,7 +576,35 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
                 &fork_files,
                 &graded_numbers,
             )?);
-            let results = runner::grade_all(&args.numbers, &cfg, true, print_result_line);
+            let instructor = crate::tree_guard::TreeGuard::capture(&root)?;
+            let mut results = runner::grade_all(&args.numbers, &cfg, true, print_result_line);
+            // The instructor's own tree must come out as it went in; if a submission's
+            // code reached it, put it back and keep none of that submission's points.
+            let reached = instructor.restore_changes()?;
+            if !reached.is_empty() {
+                notes.push(format!(
+                    "SUSPICIOUS: while it was graded, this submission's code changed the \
+                     instructor's tree ({}, now restored); {}",
+                    reached.join(", "),
+                    if args.trust_flagged {
+                        "points kept (--trust-flagged)"
+                    } else {
+                        "all its points are withheld pending review (--trust-flagged keeps them)"
+                    }
+                ));
+                if !args.trust_flagged {
+                    for r in &mut results {
+                        r.points_earned = 0;
+                        r.checks.iter_mut().for_each(|c| c.points_earned = 0);
+                    }
+                }
+            }
+            for r in results
+                .iter()
+                .filter(|r| r.message.starts_with("SUSPICIOUS"))
+            {
+                notes.push(format!("ex{:02}: {}", r.number, r.message));
+            }
             // Leave nothing a submission's code may have written for the next one, and
             // say so: checks read their expected values from these files.
             let mut written = tree.refresh(&root)?;
@@ -680,7 +712,7 @@ mod tests {
             std::fs::create_dir_all(dir.join("tests")).unwrap();
             std::fs::create_dir_all(dir.join("target/debug")).unwrap();
             std::fs::create_dir_all(dir.join("exercises")).unwrap();
-            std::fs::write(dir.join("tests/ex10_dice_loss.rs"), check).unwrap();
+            std::fs::write(dir.join("checks/ex10_dice_loss.rs"), check).unwrap();
             std::fs::write(dir.join("target/debug/junk"), "x").unwrap();
             std::fs::write(dir.join("exercises/ex10_dice_loss.rs"), check).unwrap();
         }
@@ -695,7 +727,7 @@ mod tests {
             vec![
                 "deleted: Cargo.toml".to_string(),
                 "added: extra.txt".to_string(),
-                "modified: tests/ex10_dice_loss.rs".to_string()
+                "modified: checks/ex10_dice_loss.rs".to_string()
             ]
         );
     }

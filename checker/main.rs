@@ -10,6 +10,7 @@ mod reset;
 mod runner;
 mod selection;
 mod stage;
+mod tree_guard;
 mod ui;
 mod validate;
 mod watch;
@@ -60,6 +61,9 @@ struct Cli {
     /// Seconds each check may run before it counts as timed out (default: per exercise).
     #[arg(long, value_name = "SECONDS", global = true)]
     check_timeout: Option<u64>,
+    /// Seed of the checks' inputs, to replay a run (printed with every verdict).
+    #[arg(long, value_name = "N", global = true)]
+    seed: Option<u64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -80,6 +84,10 @@ enum Command {
         /// Exercises to grade (as for `checker 6-9`; default: all).
         #[arg(long, value_name = "LIST", default_value = "all")]
         exercises: String,
+        /// Keep the points of an exercise whose checks changed files of the grading
+        /// copy (after reviewing the submission); they are withheld by default.
+        #[arg(long)]
+        trust_flagged: bool,
     },
     /// Put back the original stub of an exercise (your file is backed up first).
     Reset {
@@ -169,6 +177,8 @@ fn main() -> ExitCode {
         solutions: cli.solutions,
         target_dir: cli.target_dir.clone(),
         check_timeout_s: cli.check_timeout,
+        seed: cli.seed,
+        trust_flagged: false,
     };
     let outcome = match &cli.command {
         Some(Command::Validate) => validate::run(&cfg),
@@ -176,6 +186,7 @@ fn main() -> ExitCode {
             submissions,
             out,
             exercises,
+            trust_flagged,
         }) => selection::parse(std::slice::from_ref(exercises))
             .map_err(anyhow::Error::msg)
             .and_then(|numbers| {
@@ -183,6 +194,7 @@ fn main() -> ExitCode {
                     submissions: submissions.clone(),
                     out: out.clone(),
                     numbers,
+                    trust_flagged: *trust_flagged,
                 };
                 grade::run(&cfg, &args)
             }),

@@ -22,8 +22,13 @@ pub struct RunConfig {
     pub solutions: bool,
     /// Cargo's target folder; None keeps the root's own.
     pub target_dir: Option<PathBuf>,
-    /// Replaces every exercise's per-check time limit (seconds).
+    /// Replaces every exercise's time limit (seconds).
     pub check_timeout_s: Option<u64>,
+    /// Seed of the checks' inputs; a fresh one per exercise when `None`.
+    pub seed: Option<u64>,
+    /// Keep the points of an exercise whose run changed files of the tree (after an
+    /// instructor's review); by default they are withheld.
+    pub trust_flagged: bool,
 }
 
 /// The result of one check, as reported.
@@ -51,6 +56,9 @@ pub struct ExerciseResult {
     /// Why the exercise did not run (compile error, blocked, ...), else empty.
     pub message: String,
     pub duration_ms: u64,
+    /// Seed the checks drew their inputs from (`checker --seed N` replays it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     pub checks: Vec<CheckResult>,
 }
 
@@ -72,6 +80,7 @@ impl ExerciseResult {
             points_possible: ex.points,
             message,
             duration_ms: elapsed.as_millis() as u64,
+            seed: None,
             checks: Vec::new(),
         }
     }
@@ -157,10 +166,7 @@ fn describe_compiler_error(message: &serde_json::Value) -> String {
     });
     let location = span
         .map(|s| {
-            let file = s["file_name"]
-                .as_str()
-                .unwrap_or("?")
-                .trim_start_matches("tests/../");
+            let file = se05::fsutil::display_source_path(s["file_name"].as_str().unwrap_or("?"));
             format!("{file}:{}:{}", s["line_start"], s["column_start"])
         })
         .unwrap_or_default();
@@ -266,7 +272,11 @@ pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
             )
         }
     };
-    match run_checks(ex, cfg, &exe) {
+    let ran = match se05::grading::exercises::specs(ex.number) {
+        Some(specs) => observe_and_judge(ex, cfg, &exe, &specs),
+        None => run_checks(ex, cfg, &exe),
+    };
+    match ran {
         Ok(mut result) => {
             result.file = file;
             result.duration_ms = start.elapsed().as_millis() as u64;
@@ -280,6 +290,194 @@ pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
             start.elapsed(),
         ),
     }
+}
+
+/// How the process that ran the observers ended.
+struct Ended {
+    /// Exit code, or `None` when a signal ended it.
+    code: Option<i32>,
+    /// A description of the signal or limit that ended it, when one did.
+    killed_by: Option<String>,
+    /// The wall-clock limit ended it.
+    wall_hit: bool,
+    /// The last lines of its output (capped).
+    output_tail: String,
+}
+
+/// Runs the check target in observe mode: it writes observations to `observations`
+/// and nothing else counts. The whole run has one wall-clock limit.
+fn run_observer_process(
+    exe: &Path,
+    cfg: &RunConfig,
+    scratch: &Path,
+    observations: &Path,
+    seed: u64,
+    wall: Duration,
+) -> anyhow::Result<Ended> {
+    use se05::grading::observe::{OBSERVE_TO_ENV, SEED_ENV};
+    let output = scratch.join("output.txt");
+    let out_file = std::fs::File::create(&output)?;
+    let mut child = Command::new(exe)
+        .current_dir(&cfg.root)
+        .env(OBSERVE_TO_ENV, observations)
+        .env(SEED_ENV, seed.to_string())
+        .env("TMPDIR", scratch)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(out_file.try_clone()?)
+        .stderr(out_file)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    let exit = child.wait_timeout(wall)?;
+    let wall_hit = exit.is_none();
+    if wall_hit {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let out = std::fs::read_to_string(&output).unwrap_or_default();
+    let tail: Vec<&str> = out
+        .lines()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Ok(Ended {
+        code: exit.and_then(|e| e.code()),
+        killed_by: exit.filter(|e| e.code().is_none()).map(|e| e.to_string()),
+        wall_hit,
+        output_tail: tail.join("\n"),
+    })
+}
+
+/// Why a check has no observation, from how the process ended. `first` is true for
+/// the first check without one (the check that was running).
+fn missing_reason(ended: &Ended, wall: Duration, first: Option<&str>) -> (Status, String) {
+    if ended.wall_hit {
+        return match first {
+            None => (
+                Status::TimedOut,
+                format!(
+                    "stopped at the exercise's limit of {} s while this check was running: \
+                     look for a loop that never ends or a lock never released",
+                    wall.as_secs()
+                ),
+            ),
+            Some(running) => (
+                Status::TimedOut,
+                format!("not run: the time ran out during `{running}`"),
+            ),
+        };
+    }
+    let tail = if ended.output_tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; its last output:\n{}", ended.output_tail)
+    };
+    match (ended.code, &ended.killed_by) {
+        (Some(0), _) => (
+            Status::Crashed,
+            "the check process exited with code 0 before this check reported: something in \
+             the exercise's code ended the process (std::process::exit?)"
+                .to_string(),
+        ),
+        (Some(code), _) => (
+            Status::Crashed,
+            format!("the check process exited with code {code} before this check reported{tail}"),
+        ),
+        (None, Some(how)) => (
+            Status::Crashed,
+            format!("the check process was killed ({how}) before this check reported{tail}"),
+        ),
+        (None, None) => (
+            Status::Crashed,
+            "the check process ended before this check reported".to_string(),
+        ),
+    }
+}
+
+/// Runs the observers of `ex` in their own process and judges what they saw here,
+/// without ever calling the exercise's code in this process.
+fn observe_and_judge(
+    ex: &Exercise,
+    cfg: &RunConfig,
+    exe: &Path,
+    specs: &[se05::grading::judge::CheckSpec],
+) -> anyhow::Result<ExerciseResult> {
+    use se05::grading::judge::{self, JudgeCtx};
+    let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let observations = scratch.path().join("observations.jsonl");
+    let seed = cfg.seed.unwrap_or_else(rand::random);
+    let wall = Duration::from_secs(cfg.check_timeout_s.unwrap_or(ex.timeout_s));
+    let guard = crate::tree_guard::TreeGuard::capture(&cfg.root)?;
+    let ended = run_observer_process(exe, cfg, scratch.path(), &observations, seed, wall)?;
+    let tampered = guard.restore_changes()?;
+    let ctx = JudgeCtx::for_grading(seed);
+    let (observed, unreadable) = match judge::read_observations(&observations) {
+        Ok((list, _malformed)) => (list, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
+    let mut first_missing: Option<&str> = None;
+    let checks: Vec<CheckResult> = specs
+        .iter()
+        .map(|spec| {
+            let (status, message) = match (&unreadable, judge::first_for(&observed, spec.name)) {
+                (Some(why), _) => (Status::Crashed, why.clone()),
+                (None, Some(o)) => judge::decide(spec, Some(o), &ctx, ""),
+                (None, None) => {
+                    let reason = missing_reason(&ended, wall, first_missing);
+                    first_missing.get_or_insert(spec.name);
+                    reason
+                }
+            };
+            let duration_ms = judge::first_for(&observed, spec.name).map_or(0, |o| o.duration_ms);
+            CheckResult {
+                name: spec.name.to_string(),
+                status,
+                points_earned: if status == Status::Passed {
+                    spec.points
+                } else {
+                    0
+                },
+                points_possible: spec.points,
+                message,
+                hint: spec.hint.to_string(),
+                duration_ms,
+            }
+        })
+        .collect();
+    let mut checks = checks;
+    let mut message = String::new();
+    if !tampered.is_empty() {
+        message = format!(
+            "SUSPICIOUS: while this exercise's checks ran, files of the graded tree changed \
+             (now restored): {}. {}",
+            tampered.join(", "),
+            if cfg.trust_flagged {
+                "Points kept (--trust-flagged)."
+            } else {
+                "Its points are withheld pending an instructor's review (--trust-flagged keeps them)."
+            }
+        );
+        if !cfg.trust_flagged {
+            checks.iter_mut().for_each(|c| c.points_earned = 0);
+        }
+    }
+    let statuses: Vec<Status> = checks.iter().map(|c| c.status).collect();
+    Ok(ExerciseResult {
+        number: ex.number,
+        slug: ex.slug.to_string(),
+        title: ex.title.to_string(),
+        file: String::new(),
+        status: Status::summarise(&statuses),
+        points_earned: checks.iter().map(|c| c.points_earned).sum(),
+        points_possible: ex.points,
+        message,
+        duration_ms: 0,
+        seed: Some(seed),
+        checks,
+    })
 }
 
 fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<ExerciseResult> {
@@ -382,6 +580,7 @@ fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<Exer
         points_possible: ex.points,
         message: String::new(),
         duration_ms: 0,
+        seed: None,
         checks,
     })
 }

@@ -93,6 +93,9 @@ pub fn print_exercise(r: &ExerciseResult) {
         }
         _ => r.checks.iter().for_each(print_check),
     }
+    if !r.message.is_empty() && !matches!(r.status, Status::CompileError | Status::Blocked) {
+        println!("  {} {}", "note:".yellow().bold(), r.message);
+    }
     if let Some((what, look)) = explain(r) {
         println!("  {} {what}", "what happened:".cyan().bold());
         println!("  {} {look}", "where to look:".cyan().bold());
@@ -109,6 +112,16 @@ pub fn print_exercise(r: &ExerciseResult) {
             "  {}",
             format!("More help: cargo run --bin checker -- --hint {}", r.number).dimmed()
         );
+        if let Some(seed) = r.seed {
+            println!(
+                "  {}",
+                format!(
+                    "Same inputs again: cargo run --bin checker -- --seed {seed} {}",
+                    r.number
+                )
+                .dimmed()
+            );
+        }
     }
 }
 

@@ -20,52 +20,7 @@ pub const REPORT_ENV: &str = "SE05_CHECK_REPORT";
 /// Environment variable overriding the per-check time limit, in seconds.
 pub const TIMEOUT_ENV: &str = "SE05_CHECK_TIMEOUT_S";
 
-/// Outcome of a check, or of a whole exercise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Passed,
-    Failed,
-    NotImplemented,
-    CompileError,
-    TimedOut,
-    Crashed,
-    Blocked,
-}
-
-impl Status {
-    /// Words shown to the student.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Passed => "passed",
-            Status::Failed => "failed",
-            Status::NotImplemented => "not implemented",
-            Status::CompileError => "compile error",
-            Status::TimedOut => "timed out",
-            Status::Crashed => "crashed",
-            Status::Blocked => "blocked",
-        }
-    }
-
-    /// The status of an exercise from those of its checks: passed only if all passed;
-    /// not implemented if nothing was attempted; otherwise the most serious outcome.
-    pub fn summarise(statuses: &[Status]) -> Status {
-        if statuses.is_empty() {
-            return Status::Crashed;
-        }
-        if statuses.iter().all(|s| *s == Status::Passed) {
-            Status::Passed
-        } else if statuses.iter().all(|s| *s == Status::NotImplemented) {
-            Status::NotImplemented
-        } else if statuses.contains(&Status::TimedOut) {
-            Status::TimedOut
-        } else if statuses.contains(&Status::Crashed) {
-            Status::Crashed
-        } else {
-            Status::Failed
-        }
-    }
-}
+pub use crate::grading::Status;
 
 /// What the checker knows of a check before running it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +108,7 @@ fn install_panic_recorder() {
         let located = match info.location() {
             Some(loc) => format!(
                 "{message}\n  (at {}:{})",
-                loc.file().trim_start_matches("tests/../"),
+                crate::fsutil::display_source_path(loc.file()),
                 loc.line()
             ),
             None => message,
@@ -386,7 +341,7 @@ pub fn expect_shape(what: &str, t: &tch::Tensor, expected: &[i64]) -> anyhow::Re
 /// Path of an insta snapshot of a check target (tests/snapshots/<target>__<name>.snap).
 pub fn snapshot_path(target: &str, name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
+        .join("checks/snapshots")
         .join(format!("{target}__{name}.snap"))
 }
 
@@ -457,20 +412,6 @@ mod tests {
         );
         assert_eq!(classify_panic("not implemented"), Status::NotImplemented);
         assert_eq!(classify_panic("index out of bounds"), Status::Crashed);
-    }
-
-    #[test]
-    fn summary_of_statuses() {
-        use Status::*;
-        assert_eq!(Status::summarise(&[Passed, Passed]), Passed);
-        assert_eq!(
-            Status::summarise(&[NotImplemented, NotImplemented]),
-            NotImplemented
-        );
-        assert_eq!(Status::summarise(&[Passed, NotImplemented]), Failed);
-        assert_eq!(Status::summarise(&[Failed, TimedOut]), TimedOut);
-        assert_eq!(Status::summarise(&[Failed, Crashed]), Crashed);
-        assert_eq!(Status::summarise(&[]), Crashed);
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A source path as rustc records it, relative to the repository root: check targets
+/// include exercise files as `checks/../exercises/…`, which students know as
+/// `exercises/…`.
+pub fn display_source_path(file: &str) -> &str {
+    for prefix in ["checks/../", "tests/../"] {
+        if let Some(rest) = file.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    file
+}
+
 /// Top-level folders of a checkout that are never part of the workshop's sources
 /// (git, build outputs, environments, local data and results): `checker grade` and
 /// the tests' copies of the tree neither compare nor copy them.

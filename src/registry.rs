@@ -312,7 +312,7 @@ mod tests {
                 e.solution_file()
             );
             assert!(
-                root.join(format!("tests/{}.rs", e.slug)).is_file(),
+                root.join(format!("checks/{}.rs", e.slug)).is_file(),
                 "check target for {}",
                 e.slug
             );

@@ -109,7 +109,7 @@ fn forks_are_graded_on_their_exercise_files_only() {
         sol6(d);
         put(
             d,
-            "tests/ex10_dice_loss.rs",
+            "checks/ex10_dice_loss.rs",
             &format!("{FIX}/check_always_passes.rs"),
         );
         let toml = std::fs::read_to_string(d.join("Cargo.toml")).unwrap();
@@ -117,12 +117,12 @@ fn forks_are_graded_on_their_exercise_files_only() {
             &d.join("Cargo.toml"),
             format!("{toml}\n# made by the student\n").as_bytes(),
         );
-        let snap = d.join("tests/snapshots/ex06_double_conv__params_3_64.snap");
+        let snap = d.join("checks/snapshots/ex06_double_conv__params_3_64.snap");
         put_bytes(&snap, b"---\nsource: forged\n---\nanything\n");
     });
     let deleted = submission(b, &instructor, "deletes_tests", |d| {
         sol6(d);
-        std::fs::remove_file(d.join("tests/ex06_double_conv.rs")).unwrap();
+        std::fs::remove_file(d.join("checks/ex06_double_conv.rs")).unwrap();
         std::fs::remove_file(d.join("exercises/ex10_dice_loss.rs")).unwrap();
     });
     let forger = submission(b, &instructor, "forges_report", |d| {
@@ -237,8 +237,8 @@ fn forks_are_graded_on_their_exercise_files_only() {
         changed,
         vec![
             "modified: Cargo.toml",
-            "modified: tests/ex10_dice_loss.rs",
-            "modified: tests/snapshots/ex06_double_conv__params_3_64.snap"
+            "modified: checks/ex10_dice_loss.rs",
+            "modified: checks/snapshots/ex06_double_conv__params_3_64.snap"
         ]
     );
     let ex10 = exercise_10(&r);
@@ -258,7 +258,7 @@ fn forks_are_graded_on_their_exercise_files_only() {
     let r = report("deletes_tests");
     assert_eq!(
         r["submission"]["changed_outside_exercises"],
-        serde_json::json!(["deleted: tests/ex06_double_conv.rs"])
+        serde_json::json!(["deleted: checks/ex06_double_conv.rs"])
     );
     let r = report("correct");
     assert_eq!(

@@ -566,7 +566,7 @@ fn explain_panics() {
             .map(|l| {
                 format!(
                     "\n  at {}:{}",
-                    l.file().trim_start_matches("tests/../"),
+                    se05::fsutil::display_source_path(l.file()),
                     l.line()
                 )
             })

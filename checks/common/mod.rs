@@ -11,7 +11,7 @@ pub fn snapshot(name: &str, text: &str, numeric: bool) -> anyhow::Result<()> {
     #[cfg(feature = "solutions")]
     if std::env::var_os("SE05_BLESS").is_some() {
         insta::with_settings!({
-            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"),
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/checks/snapshots"),
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

@@ -1,0 +1,60 @@
+//! The judges of the exercises, one module per exercise: each says which checks the
+//! exercise has (names, points, hints), what each check observes (the observation's
+//! type, shared with the check target) and how the observation is decided.
+//!
+//! Inputs of property checks are drawn from the run's seed by functions here, which
+//! the observer (to call the exercise) and the judge (to know what to expect) both
+//! call.
+use super::judge::CheckSpec;
+use rand::{Rng, SeedableRng};
+
+pub mod ex06_double_conv;
+
+/// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
+pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
+    match number {
+        6 => Some(ex06_double_conv::specs()),
+        _ => None,
+    }
+}
+
+/// A generator for one check's inputs: the run's seed mixed with the check's name.
+pub fn rng(seed: u64, salt: &str) -> rand_chacha::ChaCha8Rng {
+    let mut mixed = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for b in salt.bytes() {
+        mixed = (mixed ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    rand_chacha::ChaCha8Rng::seed_from_u64(mixed)
+}
+
+/// A seed for libtorch's generator (`tch::manual_seed`) drawn from one check's inputs.
+pub fn torch_seed(seed: u64, salt: &str) -> i64 {
+    rng(seed, salt).gen_range(0..i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::EXERCISES;
+
+    #[test]
+    fn points_of_every_judge_add_up_to_the_registry() {
+        for ex in EXERCISES {
+            if let Some(specs) = specs(ex.number) {
+                let sum: u32 = specs.iter().map(|s| s.points).sum();
+                assert_eq!(sum, ex.points, "exercise {}", ex.number);
+                let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                names.sort_unstable();
+                names.dedup();
+                assert_eq!(names.len(), specs.len(), "duplicate check names in {}", ex.number);
+            }
+        }
+    }
+
+    #[test]
+    fn inputs_depend_on_seed_and_check() {
+        assert_eq!(torch_seed(1, "a"), torch_seed(1, "a"));
+        assert_ne!(torch_seed(1, "a"), torch_seed(2, "a"));
+        assert_ne!(torch_seed(1, "a"), torch_seed(1, "b"));
+    }
+}
