@@ -8,7 +8,7 @@ mod common;
 )]
 mod ex04_augmented_dataset;
 
-#[path = "support/pipelines.rs"]
+#[path = "../tests/support/pipelines.rs"]
 mod pipelines;
 use anyhow::ensure;
 use common::PairSet;

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
 #[cfg_attr(feature = "solutions", path = "../solutions")]
 #[cfg_attr(not(feature = "solutions"), path = "../exercises")]
+#[rustfmt::skip]
 mod exercises {
     pub mod ex06_double_conv;
 }
@@ -46,7 +47,10 @@ fn main() {
                 let mut out = Vec::new();
                 for c in cases(ctx.seed, "output_shape", 2) {
                     let (_vs, m) = block(c.in_channels, c.out_channels);
-                    let x = noise(&[c.batch, c.in_channels, c.height, c.width], torch_seed(ctx.seed, "output_shape"));
+                    let x = noise(
+                        &[c.batch, c.in_channels, c.height, c.width],
+                        torch_seed(ctx.seed, "output_shape"),
+                    );
                     out.push(Shapes {
                         eval: m.forward_t(&x, false).size(),
                         train: m.forward_t(&x, true).size(),
@@ -78,16 +82,20 @@ fn main() {
                 let c = cases(ctx.seed, "batchnorm_running_statistics", 1)[0];
                 let (vs, m) = block(c.in_channels, c.out_channels);
                 let vars = vs.variables();
-                let before: Vec<Option<Tensor>> =
-                    BUFFERS.iter().map(|n| vars.get(*n).map(|t| t.copy())).collect();
+                let before: Vec<Option<Tensor>> = BUFFERS
+                    .iter()
+                    .map(|n| vars.get(*n).map(|t| t.copy()))
+                    .collect();
                 let x = noise(
                     &[c.batch.max(2), c.in_channels, c.height, c.width],
                     torch_seed(ctx.seed, "batchnorm_running_statistics"),
                 ) * 3.0
                     + 1.0;
                 let _ = m.forward_t(&x, false);
-                let after_eval: Vec<Option<Tensor>> =
-                    BUFFERS.iter().map(|n| vars.get(*n).map(|t| t.copy())).collect();
+                let after_eval: Vec<Option<Tensor>> = BUFFERS
+                    .iter()
+                    .map(|n| vars.get(*n).map(|t| t.copy()))
+                    .collect();
                 let _ = m.forward_t(&x, true);
                 let buffers = BUFFERS
                     .iter()

@@ -5,11 +5,11 @@
 //! checker always builds whatever state the exercises are in.
 
 pub mod check;
-pub mod grading;
 pub mod checkpoint;
 pub mod data;
 pub mod download;
 pub mod fsutil;
+pub mod grading;
 pub mod isic_fetch;
 pub mod layers;
 pub mod models;

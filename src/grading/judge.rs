@@ -67,9 +67,8 @@ pub fn spec<T: DeserializeOwned + 'static>(
         points,
         hint,
         judge: Box::new(move |value, ctx| {
-            let typed: T = serde_json::from_value(value).map_err(|e| {
-                anyhow::anyhow!("{MALFORMED}: {e}")
-            })?;
+            let typed: T =
+                serde_json::from_value(value).map_err(|e| anyhow::anyhow!("{MALFORMED}: {e}"))?;
             judge(typed, ctx)
         }),
     }
@@ -208,7 +207,10 @@ mod tests {
     fn values_are_judged_and_malformed_ones_crash() {
         let s = positive();
         let value = |v: serde_json::Value| obs("positive", Observed::Value { value: v });
-        assert_eq!(decide(&s, Some(&value(3.into())), &ctx(), "").0, Status::Passed);
+        assert_eq!(
+            decide(&s, Some(&value(3.into())), &ctx(), "").0,
+            Status::Passed
+        );
         let (status, message) = decide(&s, Some(&value((-3).into())), &ctx(), "");
         assert_eq!(status, Status::Failed);
         assert!(message.contains("got -3"), "{message}");
@@ -221,13 +223,31 @@ mod tests {
     fn endings_map_to_statuses() {
         let s = positive();
         let cases = [
-            (Observed::NotImplemented { message: "not yet implemented".into() }, Status::NotImplemented),
-            (Observed::Panicked { message: "boom".into() }, Status::Crashed),
-            (Observed::Error { message: "no file".into() }, Status::Failed),
+            (
+                Observed::NotImplemented {
+                    message: "not yet implemented".into(),
+                },
+                Status::NotImplemented,
+            ),
+            (
+                Observed::Panicked {
+                    message: "boom".into(),
+                },
+                Status::Crashed,
+            ),
+            (
+                Observed::Error {
+                    message: "no file".into(),
+                },
+                Status::Failed,
+            ),
             (Observed::TimedOut { after_s: 3 }, Status::TimedOut),
         ];
         for (observed, status) in cases {
-            assert_eq!(decide(&s, Some(&obs("positive", observed)), &ctx(), "").0, status);
+            assert_eq!(
+                decide(&s, Some(&obs("positive", observed)), &ctx(), "").0,
+                status
+            );
         }
         assert_eq!(
             decide(&s, None, &ctx(), "the process died"),
@@ -246,7 +266,9 @@ mod tests {
         assert_eq!(first_for(&list, "a"), Some(&list[0]));
         let big = std::fs::File::create(&path).unwrap();
         big.set_len(MAX_OBSERVATION_BYTES + 1).unwrap();
-        assert!(read_observations(&path).unwrap_err().contains("MiB allowed"));
+        assert!(read_observations(&path)
+            .unwrap_err()
+            .contains("MiB allowed"));
     }
 
     #[test]
@@ -254,7 +276,10 @@ mod tests {
         let raw = "Sizes of tensors must match except in dimension 1. Expected size 8 but got size 9\\nException raised from check_cat_shape_except_dim at /pytorch/aten/src/ATen/native/TensorShape.cpp:273 (most recent call first):\\nframe #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x80 (0x7f in /lib/libc10.so)\\nframe #1: at::native::cat + 0x1f (0x7f in /lib/libtorch_cpu.so)\n  (at exercises/ex08_up.rs:40)";
         let short = short_error(raw);
         assert!(short.starts_with("Sizes of tensors must match"), "{short}");
-        assert!(!short.contains("frame #") && !short.contains("Exception raised"), "{short}");
+        assert!(
+            !short.contains("frame #") && !short.contains("Exception raised"),
+            "{short}"
+        );
         assert!(short.ends_with("(at exercises/ex08_up.rs:40)"), "{short}");
     }
 }

@@ -133,7 +133,12 @@ pub fn specs() -> Vec<CheckSpec> {
 
 fn judge_counts(counts: Vec<i64>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let cases = cases(ctx.seed, "parameter_count_any_size", 2);
-    ensure!(counts.len() == cases.len(), "expected {} counts, got {}", cases.len(), counts.len());
+    ensure!(
+        counts.len() == cases.len(),
+        "expected {} counts, got {}",
+        cases.len(),
+        counts.len()
+    );
     for (c, got) in cases.iter().zip(counts) {
         let expected = expected_trainable(c.in_channels, c.out_channels);
         ensure!(
@@ -148,7 +153,12 @@ fn judge_counts(counts: Vec<i64>, ctx: &JudgeCtx) -> anyhow::Result<()> {
 
 fn judge_shapes(shapes: Vec<Shapes>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let cases = cases(ctx.seed, "output_shape", 2);
-    ensure!(shapes.len() == cases.len(), "expected {} results, got {}", cases.len(), shapes.len());
+    ensure!(
+        shapes.len() == cases.len(),
+        "expected {} results, got {}",
+        cases.len(),
+        shapes.len()
+    );
     for (c, got) in cases.iter().zip(shapes) {
         let expected = vec![c.batch, c.out_channels, c.height, c.width];
         for (mode, shape) in [("evaluation", &got.eval), ("training", &got.train)] {
@@ -169,7 +179,11 @@ fn judge_shapes(shapes: Vec<Shapes>, ctx: &JudgeCtx) -> anyhow::Result<()> {
 }
 
 fn judge_ranges(ranges: Vec<Range>, _ctx: &JudgeCtx) -> anyhow::Result<()> {
-    ensure!(ranges.len() == 2, "expected a result per mode, got {}", ranges.len());
+    ensure!(
+        ranges.len() == 2,
+        "expected a result per mode, got {}",
+        ranges.len()
+    );
     for r in ranges {
         ensure!(
             r.min >= 0.0,
@@ -189,9 +203,14 @@ fn judge_buffers(buffers: Vec<Buffer>, _ctx: &JudgeCtx) -> anyhow::Result<()> {
             .find(|b| b.name == name)
             .filter(|b| b.present)
             .ok_or_else(|| {
-                anyhow::anyhow!("no buffer named {name}: is the batch norm at position 1 and 4 of `conv`?")
+                anyhow::anyhow!(
+                    "no buffer named {name}: is the batch norm at position 1 and 4 of `conv`?"
+                )
             })?;
-        ensure!(!b.trainable, "{name} should be a running statistic, not a trainable parameter");
+        ensure!(
+            !b.trainable,
+            "{name} should be a running statistic, not a trainable parameter"
+        );
         ensure!(
             !b.changed_in_eval,
             "{name} changed during an evaluation-mode forward (train = false)"
@@ -214,9 +233,19 @@ fn judge_init(stats: Vec<InitStat>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     };
     for bn in ["conv.1", "conv.4"] {
         let w = find(&format!("{bn}.weight"))?;
-        ensure!(w.min == 1.0 && w.max == 1.0, "{bn}.weight should start at 1, it lies in [{:.4}, {:.4}]", w.min, w.max);
+        ensure!(
+            w.min == 1.0 && w.max == 1.0,
+            "{bn}.weight should start at 1, it lies in [{:.4}, {:.4}]",
+            w.min,
+            w.max
+        );
         let b = find(&format!("{bn}.bias"))?;
-        ensure!(b.min == 0.0 && b.max == 0.0, "{bn}.bias should start at 0, it lies in [{:.4}, {:.4}]", b.min, b.max);
+        ensure!(
+            b.min == 0.0 && b.max == 0.0,
+            "{bn}.bias should start at 0, it lies in [{:.4}, {:.4}]",
+            b.min,
+            b.max
+        );
     }
     let fans = [
         ("conv.0", case.in_channels as f64 * 9.0),

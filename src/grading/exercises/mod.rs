@@ -46,7 +46,12 @@ mod tests {
                 let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
                 names.sort_unstable();
                 names.dedup();
-                assert_eq!(names.len(), specs.len(), "duplicate check names in {}", ex.number);
+                assert_eq!(
+                    names.len(),
+                    specs.len(),
+                    "duplicate check names in {}",
+                    ex.number
+                );
             }
         }
     }
