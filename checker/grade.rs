@@ -516,6 +516,7 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         check_timeout_s: base.check_timeout_s,
         seed: base.seed,
         trust_flagged: args.trust_flagged,
+        policy: base.policy,
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

@@ -29,6 +29,33 @@ pub struct RunConfig {
     /// Keep the points of an exercise whose run changed files of the tree (after an
     /// instructor's review); by default they are withheld.
     pub trust_flagged: bool,
+    /// Refuse exercise files that use what exercises never need (`#[path]`, process or
+    /// file APIs, `unsafe`, ...) before compiling them. Off only to test the sandbox.
+    pub policy: bool,
+}
+
+/// The policy check of the exercise files a check target includes: the first
+/// violation, with file and line, or `None`.
+fn policy_violation(ex: &Exercise, cfg: &RunConfig) -> Option<String> {
+    if !cfg.policy || cfg.solutions {
+        return None;
+    }
+    let mut numbers = ex.all_dependencies();
+    numbers.push(ex.number);
+    for n in numbers {
+        let dep = se05::registry::get(n)?;
+        let rel = dep.exercise_file();
+        let text = std::fs::read_to_string(cfg.root.join(&rel)).unwrap_or_default();
+        let found = se05::grading::policy::check_source(&rel, &text);
+        if let Some(first) = found.first() {
+            let more = match found.len() {
+                1 => String::new(),
+                n => format!("\n  (and {} more place(s) of the same kind)", n - 1),
+            };
+            return Some(format!("{}{more}", first.message));
+        }
+    }
+    None
 }
 
 /// The result of one check, as reported.
@@ -251,6 +278,15 @@ pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
 pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
     let start = Instant::now();
     let file = file_of(ex, cfg);
+    if let Some(refusal) = policy_violation(ex, cfg) {
+        return ExerciseResult::without_checks(
+            ex,
+            file,
+            Status::CompileError,
+            format!("not compiled: {refusal}"),
+            start.elapsed(),
+        );
+    }
     let exe = match build(ex.slug, cfg) {
         Ok(Build::Executable(exe)) => exe,
         Ok(Build::CompileError(msg)) => {
@@ -312,22 +348,31 @@ fn run_observer_process(
     scratch: &Path,
     observations: &Path,
     seed: u64,
+    key: &str,
     wall: Duration,
 ) -> anyhow::Result<Ended> {
-    use se05::grading::observe::{OBSERVE_TO_ENV, SEED_ENV};
+    use se05::grading::observe::{RunTerms, OBSERVE_ENV, SEED_ENV};
     let output = scratch.join("output.txt");
     let out_file = std::fs::File::create(&output)?;
     let mut child = Command::new(exe)
         .current_dir(&cfg.root)
-        .env(OBSERVE_TO_ENV, observations)
-        .env(SEED_ENV, seed.to_string())
+        .env(OBSERVE_ENV, "1")
+        .env_remove(SEED_ENV)
         .env("TMPDIR", scratch)
         .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(out_file.try_clone()?)
         .stderr(out_file)
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
+    let terms = RunTerms {
+        seed,
+        key: key.to_string(),
+        observe_to: observations.to_path_buf(),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = writeln!(stdin, "{}", serde_json::to_string(&terms)?);
+    }
     let exit = child.wait_timeout(wall)?;
     let wall_hit = exit.is_none();
     if wall_hit {
@@ -407,15 +452,30 @@ fn observe_and_judge(
 ) -> anyhow::Result<ExerciseResult> {
     use se05::grading::judge::{self, JudgeCtx};
     let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let observations = scratch.path().join("observations.jsonl");
+    // Names nobody can guess without listing the folder (which exercise code may not).
+    let observations = scratch
+        .path()
+        .join(format!("observations-{:016x}.jsonl", rand::random::<u64>()));
     let seed = cfg.seed.unwrap_or_else(rand::random);
+    let key: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
     let wall = Duration::from_secs(cfg.check_timeout_s.unwrap_or(ex.timeout_s));
     let guard = crate::tree_guard::TreeGuard::capture(&cfg.root)?;
-    let ended = run_observer_process(exe, cfg, scratch.path(), &observations, seed, wall)?;
-    let tampered = guard.restore_changes()?;
+    let ended = run_observer_process(exe, cfg, scratch.path(), &observations, seed, &key, wall)?;
+    let mut tampered = guard.restore_changes()?;
     let ctx = JudgeCtx::for_grading(seed);
-    let (observed, unreadable) = match judge::read_observations(&observations) {
-        Ok((list, _malformed)) => (list, None),
+    let key_bytes = se05::grading::observe::key_bytes(&key).expect("hexadecimal");
+    let (observed, unreadable) = match judge::read_observations(&observations, &key_bytes) {
+        Ok(file) => {
+            if file.forged > 0 {
+                tampered.push(format!(
+                    "{} line(s) of the observations file that the harness did not write (forged)",
+                    file.forged
+                ));
+            }
+            (file.observations, None)
+        }
         Err(why) => (Vec::new(), Some(why)),
     };
     let mut first_missing: Option<&str> = None;
@@ -451,8 +511,8 @@ fn observe_and_judge(
     let mut message = String::new();
     if !tampered.is_empty() {
         message = format!(
-            "SUSPICIOUS: while this exercise's checks ran, files of the graded tree changed \
-             (now restored): {}. {}",
+            "SUSPICIOUS: while this exercise's checks ran, its code changed what grading \
+             relies on (files are restored): {}. {}",
             tampered.join(", "),
             if cfg.trust_flagged {
                 "Points kept (--trust-flagged)."

@@ -113,9 +113,20 @@ pub fn decide(
     }
 }
 
-/// Reads an observations file: at most [`MAX_OBSERVATION_BYTES`], one observation per
-/// line; lines that do not parse are skipped and counted.
-pub fn read_observations(path: &Path) -> Result<(Vec<Observation>, usize), String> {
+/// The lines of an observations file, sorted.
+#[derive(Debug, Default)]
+pub struct ObservationFile {
+    /// Lines signed with the run's key, in order.
+    pub observations: Vec<Observation>,
+    /// Whole lines without a valid signature: the harness did not write them.
+    pub forged: usize,
+    /// A last line cut short (the process was killed while writing it).
+    pub malformed: usize,
+}
+
+/// Reads an observations file: at most [`MAX_OBSERVATION_BYTES`], one signed line per
+/// observation (`<hmac> <json>`).
+pub fn read_observations(path: &Path, key: &[u8]) -> Result<ObservationFile, String> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_OBSERVATION_BYTES {
         return Err(format!(
@@ -127,15 +138,25 @@ pub fn read_observations(path: &Path) -> Result<(Vec<Observation>, usize), Strin
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(_) => String::new(),
     };
-    let mut observations = Vec::new();
-    let mut malformed = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<Observation>(line) {
-            Ok(o) => observations.push(o),
-            Err(_) => malformed += 1,
+    let mut file = ObservationFile::default();
+    for raw in text.split_inclusive('\n') {
+        let complete = raw.ends_with('\n');
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let verified = line
+            .split_once(' ')
+            .filter(|(mac, json)| super::observe::sign(key, json) == *mac)
+            .and_then(|(_, json)| serde_json::from_str::<Observation>(json).ok());
+        match verified {
+            Some(o) => file.observations.push(o),
+            // The harness writes whole lines; only the last may be cut by a kill.
+            None if !complete => file.malformed += 1,
+            None => file.forged += 1,
         }
     }
-    Ok((observations, malformed))
+    Ok(file)
 }
 
 /// The first observation of `check`: later lines with the same name are ignored.
@@ -256,17 +277,32 @@ mod tests {
     }
 
     #[test]
-    fn oversized_and_garbled_files() {
+    fn unsigned_forged_oversized_and_cut_lines() {
+        use crate::grading::observe::sign;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("o.jsonl");
-        let good = serde_json::to_string(&obs("a", Observed::Value { value: 1.into() })).unwrap();
-        std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
-        let (list, malformed) = read_observations(&path).unwrap();
-        assert_eq!((list.len(), malformed), (2, 1));
-        assert_eq!(first_for(&list, "a"), Some(&list[0]));
+        let key = b"run key";
+        let json =
+            |v: i64| serde_json::to_string(&obs("a", Observed::Value { value: v.into() })).unwrap();
+        let lines = [
+            format!("{} {}", sign(b"guessed key", &json(9)), json(9)), // wrong key
+            json(8),                                                   // unsigned
+            format!("{} {}", sign(key, &json(1)), json(1)),
+            "not json".to_string(),
+            format!("{} {}", sign(key, &json(2)), json(2)),
+            format!("{} {{\"check\":\"a\",\"ki", sign(key, "x")), // cut short, last
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let file = read_observations(&path, key).unwrap();
+        assert_eq!(
+            (file.observations.len(), file.forged, file.malformed),
+            (2, 3, 1)
+        );
+        let first = first_for(&file.observations, "a").unwrap();
+        assert_eq!(first.observed, Observed::Value { value: 1.into() });
         let big = std::fs::File::create(&path).unwrap();
         big.set_len(MAX_OBSERVATION_BYTES + 1).unwrap();
-        assert!(read_observations(&path)
+        assert!(read_observations(&path, key)
             .unwrap_err()
             .contains("MiB allowed"));
     }

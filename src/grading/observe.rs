@@ -3,9 +3,14 @@
 //! An [`Observer`] calls the exercise on inputs drawn from the run's seed and returns
 //! what it saw as a serialisable value. [`main`] runs a target's observers in one of
 //! two ways:
-//! - **observe mode** (the checker sets `SE05_OBSERVE_TO`): each observation becomes
-//!   one JSON line in that file and nothing is judged here; the checker's judge reads
-//!   the file after the process has ended, and its wall clock bounds the run;
+//! - **observe mode** (the checker sets `SE05_OBSERVE=1` and writes the run's
+//!   [`RunTerms`] as the first line of standard input, read before any exercise code
+//!   runs): each observation becomes one signed JSON line in the file the terms name,
+//!   and nothing is judged here; the checker's judge reads the file after the process
+//!   has ended, and its wall clock bounds the run. The seed, the file's name and the
+//!   signing key never appear in the environment or on disk, so exercise code (which
+//!   the policy check keeps to safe code without file or process access) can neither
+//!   predict the inputs nor write a line the judge accepts;
 //! - **test mode** (`cargo test`, the instructors' reference suite): each check is a
 //!   libtest trial that observes and then judges in this process, with the same
 //!   judges the checker uses. Judging next to the code under test is fine here: the
@@ -20,10 +25,43 @@ use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-/// Environment variable naming the file observations are appended to (observe mode).
-pub const OBSERVE_TO_ENV: &str = "SE05_OBSERVE_TO";
-/// Environment variable holding the run's seed (decimal).
+/// Environment variable that selects observe mode (`1`).
+pub const OBSERVE_ENV: &str = "SE05_OBSERVE";
+/// Environment variable holding the seed of a test-mode run (decimal), to replay it.
 pub const SEED_ENV: &str = "SE05_SEED";
+
+/// What the checker tells a check target in observe mode, on standard input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunTerms {
+    pub seed: u64,
+    /// Key of the lines' signatures, hexadecimal.
+    pub key: String,
+    /// File the observations are appended to.
+    pub observe_to: std::path::PathBuf,
+}
+
+/// The signature of one observation line: HMAC-SHA256 of its JSON text, hexadecimal.
+pub fn sign(key: &[u8], text: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(text.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Decodes a hexadecimal key.
+pub fn key_bytes(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
 /// Environment variable overriding the per-check time limit of test mode, in seconds.
 pub const TIMEOUT_ENV: &str = "SE05_CHECK_TIMEOUT_S";
 
@@ -182,16 +220,30 @@ pub fn seed_from_env() -> u64 {
 /// for it, else as libtest trials that also judge. Never returns.
 pub fn main(number: u32, observers: Vec<Observer>) -> ! {
     install_panic_recorder();
+    if std::env::var(OBSERVE_ENV).as_deref() == Ok("1") {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        match serde_json::from_str::<RunTerms>(&line) {
+            Ok(terms) => observe_mode(observers, terms),
+            Err(e) => {
+                eprintln!("observe mode needs the run's terms on standard input: {e}");
+                std::process::exit(3);
+            }
+        }
+    }
     let ctx = Ctx {
         seed: seed_from_env(),
     };
-    match std::env::var_os(OBSERVE_TO_ENV) {
-        Some(path) => observe_mode(ctx, observers, std::path::Path::new(&path)),
-        None => test_mode(number, ctx, observers),
-    }
+    test_mode(number, ctx, observers)
 }
 
-fn observe_mode(ctx: Ctx, observers: Vec<Observer>, path: &std::path::Path) -> ! {
+fn observe_mode(observers: Vec<Observer>, terms: RunTerms) -> ! {
+    let ctx = Ctx { seed: terms.seed };
+    let Some(key) = key_bytes(&terms.key) else {
+        eprintln!("observe mode: the key is not hexadecimal");
+        std::process::exit(3);
+    };
+    let path = &terms.observe_to;
     let mut file = match std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -212,7 +264,9 @@ fn observe_mode(ctx: Ctx, observers: Vec<Observer>, path: &std::path::Path) -> !
             duration_ms: start.elapsed().as_millis() as u64,
         };
         if let Ok(json) = serde_json::to_string(&line) {
-            let _ = writeln!(file, "{json}");
+            // One write per line, so a line is never interleaved with another.
+            let signed = format!("{} {json}\n", sign(&key, &json));
+            let _ = file.write_all(signed.as_bytes());
             let _ = file.flush();
         }
     }
