@@ -14,5 +14,6 @@ pub mod layers;
 pub mod models;
 pub mod progress;
 pub mod registry;
+pub mod sandbox;
 pub mod summary;
 pub mod train;
