@@ -15,5 +15,6 @@ pub mod layers;
 pub mod models;
 pub mod progress;
 pub mod registry;
+pub mod sandbox;
 pub mod summary;
 pub mod train;
