@@ -46,7 +46,7 @@ fn policy_violation(ex: &Exercise, cfg: &RunConfig) -> Option<String> {
         let dep = se05::registry::get(n)?;
         let rel = dep.exercise_file();
         let text = std::fs::read_to_string(cfg.root.join(&rel)).unwrap_or_default();
-        let found = se05::grading::policy::check_source(&rel, &text);
+        let found = se05::policy::check_source(&rel, &text);
         if let Some(first) = found.first() {
             let more = match found.len() {
                 1 => String::new(),
@@ -332,16 +332,17 @@ pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
 struct Ended {
     /// Exit code, or `None` when a signal ended it.
     code: Option<i32>,
-    /// A description of the signal or limit that ended it, when one did.
-    killed_by: Option<String>,
-    /// The wall-clock limit ended it.
-    wall_hit: bool,
+    /// The signal that ended it, if one did.
+    signal: Option<i32>,
+    /// The sandbox limit that ended or broke the run, if one did.
+    limit: Option<se05::sandbox::LimitHit>,
     /// The last lines of its output (capped).
     output_tail: String,
 }
 
-/// Runs the check target in observe mode: it writes observations to `observations`
-/// and nothing else counts. The whole run has one wall-clock limit.
+/// Runs the check target in observe mode, in the sandbox: it may write only in
+/// `scratch`, it reads the run's terms (seed, key, file) on standard input, and it
+/// writes observations to `observations`; nothing else counts. One wall-clock limit.
 fn run_observer_process(
     exe: &Path,
     cfg: &RunConfig,
@@ -352,35 +353,31 @@ fn run_observer_process(
     wall: Duration,
 ) -> anyhow::Result<Ended> {
     use se05::grading::observe::{RunTerms, OBSERVE_ENV, SEED_ENV};
-    let output = scratch.join("output.txt");
-    let out_file = std::fs::File::create(&output)?;
-    let mut child = Command::new(exe)
-        .current_dir(&cfg.root)
-        .env(OBSERVE_ENV, "1")
-        .env_remove(SEED_ENV)
-        .env("TMPDIR", scratch)
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::piped())
-        .stdout(out_file.try_clone()?)
-        .stderr(out_file)
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
+    use se05::sandbox::{self, Exit};
     let terms = RunTerms {
         seed,
         key: key.to_string(),
         observe_to: observations.to_path_buf(),
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = writeln!(stdin, "{}", serde_json::to_string(&terms)?);
+    let mut spec = sandbox::Spec::new(exe, &cfg.root);
+    spec.writable = vec![scratch.to_path_buf()];
+    spec.env = vec![
+        (OBSERVE_ENV.into(), "1".into()),
+        (SEED_ENV.into(), String::new().into()),
+        ("RUST_BACKTRACE".into(), "0".into()),
+    ];
+    spec.stdin = Some(format!("{}\n", serde_json::to_string(&terms)?).into_bytes());
+    spec.limits = sandbox::limits_from_env(sandbox::Limits {
+        wall,
+        ..sandbox::Limits::default()
+    })?;
+    let finished = sandbox::run(&spec)
+        .with_context(|| format!("cannot start {} in the sandbox", exe.display()))?;
+    for warning in &finished.warnings {
+        warn_once(warning);
     }
-    let exit = child.wait_timeout(wall)?;
-    let wall_hit = exit.is_none();
-    if wall_hit {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let out = std::fs::read_to_string(&output).unwrap_or_default();
-    let tail: Vec<&str> = out
+    let rendered = finished.output.render();
+    let tail: Vec<&str> = rendered
         .lines()
         .rev()
         .take(6)
@@ -388,24 +385,40 @@ fn run_observer_process(
         .into_iter()
         .rev()
         .collect();
+    let (code, signal) = match finished.exit {
+        Exit::Code(c) => (Some(c), None),
+        Exit::Signal(s) => (None, Some(s)),
+    };
     Ok(Ended {
-        code: exit.and_then(|e| e.code()),
-        killed_by: exit.filter(|e| e.code().is_none()).map(|e| e.to_string()),
-        wall_hit,
+        code,
+        signal,
+        limit: finished.limit_hit,
         output_tail: tail.join("\n"),
     })
 }
 
-/// Why a check has no observation, from how the process ended. `first` is true for
-/// the first check without one (the check that was running).
-fn missing_reason(ended: &Ended, wall: Duration, first: Option<&str>) -> (Status, String) {
-    if ended.wall_hit {
-        return match first {
+/// Prints a sandbox warning (weaker isolation than intended) once per process.
+fn warn_once(warning: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if let Ok(mut seen) = SEEN.lock() {
+        if !seen.iter().any(|w| w == warning) {
+            eprintln!("warning: {warning}");
+            seen.push(warning.to_string());
+        }
+    }
+}
+
+/// Why a check has no observation, from how the process ended. `running` is the
+/// first check without one, once known (the check that was running).
+fn missing_reason(ended: &Ended, wall: Duration, running: Option<&str>) -> (Status, String) {
+    use se05::sandbox::LimitHit;
+    if ended.limit == Some(LimitHit::WallClock) {
+        return match running {
             None => (
                 Status::TimedOut,
                 format!(
                     "stopped at the exercise's limit of {} s while this check was running: \
-                     look for a loop that never ends or a lock never released",
+                     look for a loop that never ends, or a lock that is never released",
                     wall.as_secs()
                 ),
             ),
@@ -415,31 +428,43 @@ fn missing_reason(ended: &Ended, wall: Duration, first: Option<&str>) -> (Status
             ),
         };
     }
+    if running.is_some() {
+        return (
+            Status::Crashed,
+            "not run: the check process had already ended".to_string(),
+        );
+    }
     let tail = if ended.output_tail.trim().is_empty() {
         String::new()
     } else {
         format!("; its last output:\n{}", ended.output_tail)
     };
-    match (ended.code, &ended.killed_by) {
-        (Some(0), _) => (
-            Status::Crashed,
-            "the check process exited with code 0 before this check reported: something in \
-             the exercise's code ended the process (std::process::exit?)"
-                .to_string(),
+    let message = match (ended.limit, ended.code, ended.signal) {
+        (Some(LimitHit::Memory), _, _) => format!(
+            "the check process ran out of memory: it reached the sandbox's memory limit \
+             ({} MiB unless SE05_SANDBOX_MEMORY_MB says otherwise); look for a tensor or \
+             a Vec that grows without bound{tail}",
+            se05::sandbox::Limits::default().memory.unwrap_or(0) >> 20
         ),
-        (Some(code), _) => (
-            Status::Crashed,
-            format!("the check process exited with code {code} before this check reported{tail}"),
+        (Some(LimitHit::FileSize), _, _) => {
+            format!("the check process wrote a file larger than the sandbox allows{tail}")
+        }
+        (Some(LimitHit::Processes), _, _) => format!(
+            "the check process could not start another process or thread: the sandbox's \
+             process limit{tail}"
         ),
-        (None, Some(how)) => (
-            Status::Crashed,
-            format!("the check process was killed ({how}) before this check reported{tail}"),
+        (_, Some(0), _) => "the check process exited with code 0 before this check reported: \
+             something in the exercise's code ended the process (std::process::exit?)"
+            .to_string(),
+        (_, Some(code), _) => {
+            format!("the check process exited with code {code} before this check reported{tail}")
+        }
+        (_, None, Some(signal)) => format!(
+            "the check process was killed by signal {signal} before this check reported{tail}"
         ),
-        (None, None) => (
-            Status::Crashed,
-            "the check process ended before this check reported".to_string(),
-        ),
-    }
+        _ => "the check process ended before this check reported".to_string(),
+    };
+    (Status::Crashed, message)
 }
 
 /// Runs the observers of `ex` in their own process and judges what they saw here,

@@ -180,6 +180,13 @@ pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
              ./setup.sh)."
                 .to_string(),
         ),
+        Status::CompileError if r.message.starts_with("not compiled:") => (
+            "the workshop's policy check refused the file before compiling it: exercise files \
+             use only the workshop's library, tch and std's data types, and never start \
+             programs, touch files, use `unsafe` or borrow code through `#[path]`."
+                .to_string(),
+            format!("{place}: remove what the message names, then run the checker again."),
+        ),
         Status::CompileError => (
             "Rust checks the whole program (types, names, borrowing) before running anything, \
              and your file does not pass that check yet, so no check could run."
@@ -191,13 +198,30 @@ pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
             ),
         ),
         Status::TimedOut => (
-            "a check ran longer than its time limit, so it was stopped (and the checks after it \
-             were skipped)."
+            "the checks ran longer than the exercise's time limit, so they were stopped (and \
+             the checks not reached yet were skipped)."
                 .to_string(),
             format!(
                 "{place}: look for a loop whose exit condition never becomes true, or a recursion \
                  that never reaches its end."
             ),
+        ),
+        Status::Crashed
+            if messages
+                .iter()
+                .any(|m| m.starts_with("the check process exited with code 0")) =>
+        {
+            (
+                "the process running your code ended before the checks finished, without an \
+                 error: something in it ended the process on purpose."
+                    .to_string(),
+                format!("{place}: remove the call that ends the program (std::process::exit)."),
+            )
+        }
+        Status::Crashed if messages.iter().any(|m| m.contains("ran out of memory")) => (
+            "your code asked for more memory than the checks allow, so it was stopped."
+                .to_string(),
+            format!("{place}: look for a tensor or a Vec that keeps growing, or a size computed wrongly."),
         ),
         Status::Crashed => (
             "your code stopped with an error while a check ran it: a panic (for example an index \

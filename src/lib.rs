@@ -13,6 +13,7 @@ pub mod grading;
 pub mod isic_fetch;
 pub mod layers;
 pub mod models;
+pub mod policy;
 pub mod progress;
 pub mod registry;
 pub mod sandbox;

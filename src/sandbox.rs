@@ -30,7 +30,7 @@
 //! - **Output**: stdout and stderr share one pipe that a thread drains all the time, so
 //!   the program never blocks on a full pipe; the first and last
 //!   [`Limits::output_keep`] bytes are kept and the rest only counted. Nothing is written
-//!   to disk. stdin is `/dev/null`.
+//!   to disk. stdin is `/dev/null`, or a pipe holding [`Spec::stdin`].
 //!
 //! # Why memory is `RLIMIT_DATA`, not `RLIMIT_AS`
 //! `RLIMIT_AS` counts every address range a process reserves, also those it never
@@ -139,6 +139,9 @@ pub struct Spec {
     /// Try the user/PID/network namespaces (default). `false` takes the fallback
     /// directly; meant for tests and for debugging.
     pub namespaces: bool,
+    /// Bytes the program reads on standard input, then end of input; `None`: an
+    /// empty standard input (`/dev/null`). Keep it under the pipe's 64 KiB buffer.
+    pub stdin: Option<Vec<u8>>,
 }
 
 impl Spec {
@@ -152,6 +155,7 @@ impl Spec {
             writable: Vec::new(),
             limits: Limits::default(),
             namespaces: true,
+            stdin: None,
         }
     }
 }
@@ -586,7 +590,11 @@ fn run_once(
     let mut command = Command::new(&spec.program);
     command
         .current_dir(&spec.cwd)
-        .stdin(Stdio::null())
+        .stdin(if spec.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::from(output_write.try_clone()?))
         .stderr(Stdio::from(output_write));
     // SAFETY: the closure only makes async-signal-safe system calls on data prepared
@@ -598,6 +606,11 @@ fn run_once(
     let mut child = command
         .spawn()
         .with_context(|| format!("sandbox: cannot start {}", spec.program.display()))?;
+    if let (Some(bytes), Some(mut pipe)) = (&spec.stdin, child.stdin.take()) {
+        use std::io::Write;
+        // Fits the pipe's buffer, so this cannot block on a program that never reads.
+        let _ = pipe.write_all(bytes);
+    }
     drop(command); // closes our copies of the output pipe's write end
     drop(status_write);
     drop(ruleset);

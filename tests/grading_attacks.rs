@@ -59,7 +59,10 @@ impl Graded {
     }
     /// Every message of the exercise, joined.
     fn messages(&self) -> String {
-        let mut all = vec![self.exercise()["message"].as_str().unwrap_or("").to_string()];
+        let mut all = vec![self.exercise()["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()];
         for c in self.exercise()["checks"].as_array().unwrap() {
             all.push(c["message"].as_str().unwrap_or("").to_string());
         }
@@ -68,7 +71,11 @@ impl Graded {
 }
 
 fn grade(tree: &Path, fixture: &str, extra: &[&str]) -> Graded {
-    tree::put(tree, "exercises/ex06_double_conv.rs", &format!("tests/fixtures/attacks/{fixture}"));
+    tree::put(
+        tree,
+        "exercises/ex06_double_conv.rs",
+        &format!("tests/fixtures/attacks/{fixture}"),
+    );
     let report = tree.join("report.json");
     let _ = std::fs::remove_file(&report);
     let start = Instant::now();
@@ -121,7 +128,10 @@ fn assert_untouched(tree: &Path, before: &BTreeMap<String, Vec<u8>>, fixture: &s
         .chain(after.keys())
         .filter(|k| before.get(*k) != after.get(*k))
         .collect();
-    assert!(changed.is_empty(), "{fixture} changed the tree: {changed:?}");
+    assert!(
+        changed.is_empty(),
+        "{fixture} changed the tree: {changed:?}"
+    );
 }
 
 fn within_limit(g: &Graded, fixture: &str) {
@@ -154,7 +164,11 @@ fn forgeries_earn_nothing_and_leave_the_tree_as_it_was() {
         // These blocks have no batch norm: the reference's table and output cannot
         // match, however the files were rewritten.
         assert_eq!(g.check("parameter_table")["points_earned"], 0, "{fixture}");
-        assert_eq!(g.check("matches_reference_output")["points_earned"], 0, "{fixture}");
+        assert_eq!(
+            g.check("matches_reference_output")["points_earned"],
+            0,
+            "{fixture}"
+        );
         assert!(g.points() <= 3, "{fixture}: {:#}", g.report);
     }
 }
@@ -167,19 +181,35 @@ fn runaway_code_gets_a_verdict_within_the_limit() {
     let g = grade(&tree, "ex06_exits.rs", &["--no-policy"]);
     assert_eq!(g.status(), "crashed", "{:#}", g.report);
     assert_eq!(g.check("parameter_table")["status"], "passed");
-    assert!(g.messages().contains("std::process::exit"), "{}", g.messages());
+    assert!(
+        g.messages().contains("std::process::exit"),
+        "{}",
+        g.messages()
+    );
 
     let g = grade(&tree, "ex06_leaks_child.rs", &["--no-policy"]);
     assert_eq!(g.points(), 10, "{:#}", g.report);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(processes_with("sleep 987654").is_empty(), "{:?}", processes_with("sleep 987654"));
+    assert!(
+        processes_with("sleep 987654").is_empty(),
+        "{:?}",
+        processes_with("sleep 987654")
+    );
 
     for fixture in ["ex06_floods_output.rs", "ex06_holds_stdout_lock.rs"] {
         let g = grade(&tree, fixture, &["--no-policy"]);
         within_limit(&g, fixture);
         assert_eq!(g.status(), "timed_out", "{fixture}: {:#}", g.report);
-        assert!(g.messages().contains(&format!("{LIMIT_S} s")), "{}", g.messages());
-        assert!(g.output.len() < 200_000, "{fixture}: {} bytes printed", g.output.len());
+        assert!(
+            g.messages().contains(&format!("{LIMIT_S} s")),
+            "{}",
+            g.messages()
+        );
+        assert!(
+            g.output.len() < 200_000,
+            "{fixture}: {} bytes printed",
+            g.output.len()
+        );
     }
 
     let g = grade(&tree, "ex06_memory_hog.rs", &["--no-policy"]);
@@ -196,14 +226,21 @@ fn the_policy_check_refuses_borrowed_solutions_before_compiling() {
     assert_eq!(g.points(), 0, "{:#}", g.report);
     assert_eq!(g.status(), "compile_error", "{:#}", g.report);
     let m = g.messages();
-    assert!(m.contains("exercises/ex06_double_conv.rs:4") && m.contains("#[path]"), "{m}");
+    assert!(
+        m.contains("exercises/ex06_double_conv.rs:4") && m.contains("#[path]"),
+        "{m}"
+    );
 }
 
 #[test]
 fn classroom_and_grade_keep_forgeries_at_zero() {
     let tree = attack_tree();
     let report = tree.join("classroom.json");
-    tree::put(&tree, "exercises/ex06_double_conv.rs", "tests/fixtures/attacks/ex06_forges_observations.rs");
+    tree::put(
+        &tree,
+        "exercises/ex06_double_conv.rs",
+        "tests/fixtures/attacks/ex06_forges_observations.rs",
+    );
     let out = tree::checker()
         .arg("--root")
         .arg(&tree)
@@ -238,7 +275,11 @@ fn classroom_and_grade_keep_forgeries_at_zero() {
         .output()
         .unwrap();
     let csv = std::fs::read_to_string(out_dir.path().join("gradebook.csv")).unwrap_or_else(|_| {
-        panic!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     let row = csv.lines().nth(1).unwrap();
     let points: Vec<&str> = row.split(',').collect();
