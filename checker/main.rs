@@ -101,6 +101,16 @@ enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Instructors: check (or with --sync, refresh) the pristine stubs in
+    /// checker/stubs/ against exercises/ as committed.
+    Stubs {
+        /// Copy exercises/ over the pristine stubs instead of only comparing.
+        #[arg(long)]
+        sync: bool,
+        /// Compare only (the default; for scripts that want to say so).
+        #[arg(long, conflicts_with = "sync")]
+        check: bool,
+    },
     /// Grade the current exercise again whenever you save it (Ctrl-C to stop).
     Watch {
         /// Exercise to start with (default: the first one not passed yet).
@@ -205,6 +215,7 @@ fn main() -> ExitCode {
         Some(Command::Reset { exercises, yes }) => selection::parse(exercises)
             .map_err(anyhow::Error::msg)
             .and_then(|numbers| reset::run(&cfg.root, &numbers, *yes)),
+        Some(Command::Stubs { sync, .. }) => reset::check_stubs(&cfg.root, *sync),
         Some(Command::Watch { exercise, poll }) => watch::run(&cfg, *exercise, *poll),
         Some(Command::Train(args)) => stage::run(&cfg, args),
         Some(Command::Data { action }) => data_cmd::run(action.as_ref()).map(|_| true),

@@ -30,6 +30,40 @@ pub fn stub(root: &Path, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
     })
 }
 
+/// `checker stubs --check` / `--sync` (instructors): the pristine copies must equal
+/// `exercises/` as the instructor commits it. Returns Ok(true) when they are equal
+/// (after `--sync`, always).
+pub fn check_stubs(root: &Path, sync: bool) -> anyhow::Result<bool> {
+    let mut differing = Vec::new();
+    for ex in registry::EXERCISES {
+        let shipped = root.join(ex.exercise_file());
+        let bytes = std::fs::read(&shipped)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", shipped.display()))?;
+        if !String::from_utf8_lossy(&bytes).contains("todo!(") {
+            anyhow::bail!(
+                "{} has no todo!(): it is not an untouched stub (run this in the instructor's \
+                 repository, with exercises/ as committed)",
+                ex.exercise_file()
+            );
+        }
+        if std::fs::read(stub_path(root, ex)).ok().as_deref() != Some(bytes.as_slice()) {
+            if sync {
+                se05::fsutil::write_atomic(&stub_path(root, ex), &bytes)?;
+            }
+            differing.push(ex.exercise_file());
+        }
+    }
+    match (differing.is_empty(), sync) {
+        (true, _) => println!("{STUBS_DIR}/ equals exercises/ ({} stubs)", registry::EXERCISES.len()),
+        (false, true) => println!("copied to {STUBS_DIR}/: {}", differing.join(", ")),
+        (false, false) => println!(
+            "{STUBS_DIR}/ differs from exercises/ for: {}\nrun `cargo run --bin checker -- stubs --sync` after changing a stub",
+            differing.join(", ")
+        ),
+    }
+    Ok(differing.is_empty() || sync)
+}
+
 /// Where the student's file goes before it is replaced: a name that is not taken yet.
 fn backup_path(root: &Path, ex: &Exercise, unix: u64) -> PathBuf {
     let dir = root.join(".se05").join("backups");

@@ -2,7 +2,7 @@
 //! `checker/stubs/`: every exercise must have one, and in the instructors' suite
 //! (`--features solutions`, where `exercises/` holds the stubs as shipped) they must
 //! equal `exercises/`. After changing a stub, refresh the copies with
-//! `SE05_BLESS=1 cargo test --features solutions --test reset_stubs`.
+//! `cargo run --bin checker -- stubs --sync`.
 use se05::registry::EXERCISES;
 use std::path::Path;
 
@@ -11,14 +11,10 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 #[test]
 fn every_exercise_has_its_pristine_stub() {
     let root = Path::new(ROOT);
-    let bless = cfg!(feature = "solutions") && std::env::var("SE05_BLESS").as_deref() == Ok("1");
     let mut problems = Vec::new();
     for ex in EXERCISES {
         let shipped = root.join(ex.exercise_file());
         let stub = root.join("checker/stubs").join(format!("{}.rs", ex.slug));
-        if bless {
-            std::fs::copy(&shipped, &stub).unwrap();
-        }
         let Ok(copy) = std::fs::read(&stub) else {
             problems.push(format!(
                 "{} has no pristine copy {}",
@@ -43,7 +39,7 @@ fn every_exercise_has_its_pristine_stub() {
     assert!(
         problems.is_empty(),
         "{}\nAfter changing a stub in exercises/, refresh the copies: \
-         SE05_BLESS=1 cargo test --features solutions --test reset_stubs",
+         cargo run --bin checker -- stubs --sync",
         problems.join("\n")
     );
 }
