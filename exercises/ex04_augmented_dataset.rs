@@ -1,4 +1,4 @@
-//! # Exercise 4 — one pipeline for image and mask (notebook §3.4)
+//! # Exercise 4 — one pipeline for image and mask (notebook §3.3.4)
 //!
 //! With separate transforms (exercise 1) a random flip of the image is not the flip
 //! of its mask. albumentations applies one pipeline to both with a single random
@@ -7,8 +7,16 @@
 //!
 //! Like exercise 1, `new` lists the sorted `.jpg` files and the mask of an image is
 //! stem + `_Segmentation.png` in `mask_dir`. Without a transform use a plain
-//! `Compose::new(vec![Transform::ToTensor])`. Resizing and rotating interpolate the
-//! mask, so binarise it after the transforms: 1.0 where it is above 0.5, else 0.0.
+//! `Compose::new(vec![Transform::ToTensor])`.
+//!
+//! After the transforms, binarise the mask: 1.0 where it is above 0.5, else 0.0.
+//! The pipeline already resamples masks with nearest neighbour (Resize and Rotate pick
+//! an existing mask pixel instead of blending neighbours), so a clean 0/1 mask stays
+//! 0/1. The threshold is still needed: a mask file may hold grey levels, for example
+//! anti-aliased edges drawn by an annotation tool, which arrive as fractions such as
+//! 0.5 or 0.8; and any transform that does interpolate the mask (a bilinear resize, an
+//! elastic warp added later) would create fractions again. The loss and the metrics
+//! expect a true 0/1 target.
 #![allow(unused_imports)]
 use anyhow::Result;
 use se05::data::isic::{list_images, mask_path_for};

@@ -13,6 +13,18 @@
 //! true mask to float (it may arrive as integers). `smooth` defaults to 1.0; it keeps
 //! the loss defined when both masks are empty. Return a zero-dimensional tensor that
 //! is still connected to `y_pred`'s graph, so `loss.backward()` trains the model.
+//!
+//! The tch calls you need:
+//! * `t.reshape(-1)` flattens a tensor to one dimension; `t.to_kind(Kind::Float)`
+//!   converts it;
+//! * `(&a * &b)` multiplies element-wise and `t.sum(Kind::Float)` adds every element
+//!   into a zero-dimensional tensor;
+//! * tensors combine with numbers on either side: `x * 2.0 + s`, `x / y`, and
+//!   `1.0 - x` (an `f64` minus a `Tensor` gives a `Tensor`);
+//! * `t.clamp(0.0, 1.0)` keeps values within [0, 1].
+//!
+//! Stay with tensor operations: reading a value out with `double_value` or
+//! `f64::try_from` leaves the graph, and `backward()` would no longer reach the model.
 #![allow(unused_imports)]
 use tch::{Kind, Tensor};
 

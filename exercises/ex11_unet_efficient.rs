@@ -48,6 +48,14 @@
 //!   always, unless the public flag `update_encoder_bn_stats` is set (then it follows
 //!   the model's `train`), which exists to compare both behaviours.
 //!
+//! This is stricter than the notebook, on purpose. The notebook only sets
+//! `requires_grad = False` on the encoder and then trains the whole model under
+//! `model.train()`: its encoder's BatchNorm layers normalise with batch statistics and
+//! keep moving their running statistics towards the lesion images, and EfficientNet's
+//! stochastic depth (dropping residual branches at random) stays active in the encoder.
+//! Setting `update_encoder_bn_stats = true` reproduces the notebook's behaviour; the
+//! default `false` keeps the whole encoder in evaluation mode.
+//!
 //! The decoder alone has 4,258,545 trainable parameters.
 //!
 //! Run `cargo run --bin checker -- 11` after every change; `--hint 11` when stuck.

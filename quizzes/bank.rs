@@ -17,7 +17,18 @@ pub const SOURCES: [(&str, &str); 5] = [
 
 /// Fewest questions a quiz may have.
 #[allow(dead_code)] // used by the bank tests (tests/quiz_bank.rs)
-pub const MIN_QUESTIONS: usize = 4;
+pub const MIN_QUESTIONS: usize = 7;
+
+/// Test-taking cue: across the bank, the right option of a single-answer question may
+/// be the strictly longest option in at most this share of those questions.
+#[allow(dead_code)] // used by the bank tests (tests/quiz_bank.rs)
+pub const MAX_LONGEST_RIGHT_SHARE: f64 = 1.0 / 3.0;
+
+/// The right option of a single-answer question may be at most this many times as
+/// long as the longest wrong one (in characters): a right answer that is twice as long
+/// as the rest gives itself away.
+#[allow(dead_code)] // used by the bank tests (tests/quiz_bank.rs)
+pub const MAX_RIGHT_LENGTH_RATIO: f64 = 1.25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +89,32 @@ pub fn letters(indices: &[usize]) -> String {
 }
 
 impl Question {
+    /// Length of option `i` in characters.
+    #[allow(dead_code)] // used by the bank tests (tests/quiz_bank.rs)
+    fn option_len(&self, i: usize) -> usize {
+        self.options[i].text.trim().chars().count()
+    }
+
+    /// Length of the longest wrong option in characters (0 when every option is right).
+    #[allow(dead_code)] // used by the bank tests (tests/quiz_bank.rs)
+    pub fn longest_wrong_len(&self) -> usize {
+        (0..self.options.len())
+            .filter(|i| !self.answer.contains(i))
+            .map(|i| self.option_len(i))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// True for a single-answer question whose right option is longer than every
+    /// wrong one: picking the longest option would score it.
+    #[allow(dead_code)] // used by the bank tests (tests/quiz_bank.rs)
+    pub fn right_is_strictly_longest(&self) -> bool {
+        self.kind == Kind::Single
+            && self.answer.len() == 1
+            && self.answer[0] < self.options.len()
+            && self.option_len(self.answer[0]) > self.longest_wrong_len()
+    }
+
     /// "A-D" for a four-option question.
     pub fn range(&self) -> String {
         format!("A-{}", letter(self.options.len().saturating_sub(1)))
@@ -219,7 +256,59 @@ pub fn problems(quizzes: &[Quiz]) -> Vec<String> {
                 )),
                 _ => {}
             }
+            if q.kind == Kind::Single && q.answer.len() == 1 && q.answer[0] < q.options.len() {
+                let right = q.option_len(q.answer[0]) as f64;
+                let wrong = q.longest_wrong_len().max(1) as f64;
+                if right > MAX_RIGHT_LENGTH_RATIO * wrong {
+                    out.push(format!(
+                        "{id}: the right option is {:.2} times as long as the longest wrong one (at most {MAX_RIGHT_LENGTH_RATIO}): it gives itself away",
+                        right / wrong
+                    ));
+                }
+            }
         }
+    }
+    out.extend(cue_problems(quizzes));
+    out
+}
+
+/// Cues that only show across the bank: the right option being the longest too often,
+/// and multiple-answer questions that always have the same number of right options.
+#[allow(dead_code)] // used by problems()
+fn cue_problems(quizzes: &[Quiz]) -> Vec<String> {
+    let mut out = Vec::new();
+    let questions: Vec<&Question> = quizzes.iter().flat_map(|q| &q.questions).collect();
+    let singles: Vec<&&Question> = questions
+        .iter()
+        .filter(|q| q.kind == Kind::Single)
+        .collect();
+    let longest: Vec<&str> = singles
+        .iter()
+        .filter(|q| q.right_is_strictly_longest())
+        .map(|q| q.id.as_str())
+        .collect();
+    if longest.len() as f64 > MAX_LONGEST_RIGHT_SHARE * singles.len() as f64 {
+        out.push(format!(
+            "the right option is the strictly longest in {} of {} single-answer questions (at most a third may be): {}",
+            longest.len(),
+            singles.len(),
+            longest.join(", ")
+        ));
+    }
+    let right_counts: BTreeSet<usize> = questions
+        .iter()
+        .filter(|q| q.kind == Kind::Multiple)
+        .map(|q| q.answer.len())
+        .collect();
+    let multiples = questions
+        .iter()
+        .filter(|q| q.kind == Kind::Multiple)
+        .count();
+    if multiples >= 2 && right_counts.len() < 2 {
+        out.push(format!(
+            "all {multiples} multiple-answer questions have exactly {} right options: vary the count so it is no cue",
+            right_counts.first().copied().unwrap_or(0)
+        ));
     }
     out
 }

@@ -134,10 +134,156 @@ fn problems_are_reported_for_a_broken_bank() {
         "no explanation",
         "repeats",
         "duplicate question id",
-        "at least 4",
+        "at least 7",
     ] {
         assert!(p.contains(needle), "missing '{needle}' in:\n{p}");
     }
+}
+
+#[test]
+fn at_least_seven_questions_per_quiz() {
+    assert_eq!(bank::MIN_QUESTIONS, 7);
+    for quiz in quizzes() {
+        assert!(
+            quiz.questions.len() >= 7,
+            "quiz {} has {} questions",
+            quiz.number,
+            quiz.questions.len()
+        );
+    }
+}
+
+#[test]
+fn the_right_option_is_the_longest_in_at_most_a_third_of_single_answer_questions() {
+    let all: Vec<_> = quizzes().into_iter().flat_map(|q| q.questions).collect();
+    let singles: Vec<_> = all.iter().filter(|q| q.kind == Kind::Single).collect();
+    let longest: Vec<&str> = singles
+        .iter()
+        .filter(|q| q.right_is_strictly_longest())
+        .map(|q| q.id.as_str())
+        .collect();
+    assert!(
+        longest.len() * 3 <= singles.len(),
+        "right option strictly longest in {} of {}: {longest:?}",
+        longest.len(),
+        singles.len()
+    );
+    for q in &singles {
+        let right = q.options[q.answer[0]].text.trim().chars().count() as f64;
+        assert!(
+            right <= bank::MAX_RIGHT_LENGTH_RATIO * q.longest_wrong_len() as f64,
+            "{}: the right option stands out by its length",
+            q.id
+        );
+    }
+}
+
+#[test]
+fn multiple_answer_questions_vary_in_how_many_options_are_right() {
+    let counts: HashSet<usize> = quizzes()
+        .iter()
+        .flat_map(|q| &q.questions)
+        .filter(|q| q.kind == Kind::Multiple)
+        .map(|q| q.answer.len())
+        .collect();
+    assert!(
+        counts.len() >= 2,
+        "every multiple-answer question has {counts:?} right options"
+    );
+}
+
+#[test]
+fn right_answers_are_spread_over_the_letters() {
+    let mut per_letter = [0usize; 4];
+    let mut singles = 0;
+    for q in quizzes().iter().flat_map(|q| &q.questions) {
+        if q.kind == Kind::Single && q.options.len() == 4 {
+            per_letter[q.answer[0]] += 1;
+            singles += 1;
+        }
+    }
+    // No letter may be right much more often than chance (a quarter).
+    for (i, n) in per_letter.iter().enumerate() {
+        assert!(
+            *n * 3 <= singles,
+            "option {} is right in {n} of {singles} four-option questions",
+            bank::letter(i)
+        );
+    }
+}
+
+#[test]
+fn cue_problems_are_reported_for_a_biased_bank() {
+    let mut qs = quizzes();
+    for q in qs.iter_mut().flat_map(|q| q.questions.iter_mut()) {
+        match q.kind {
+            Kind::Single => {
+                let a = q.answer[0];
+                q.options[a].text = q.options[a].text.repeat(3);
+            }
+            Kind::Multiple => {
+                q.answer = vec![0, 1];
+            }
+        }
+    }
+    let p = bank::problems(&qs).join("\n");
+    for needle in ["strictly longest", "gives itself away", "vary the count"] {
+        assert!(p.contains(needle), "missing '{needle}' in:\n{p}");
+    }
+}
+
+/// Every run of seven words in the bank's prompts, options and explanations, lowercase,
+/// split on anything that is not a letter or a digit.
+fn seven_word_runs(text: &str) -> Vec<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    words.windows(7).map(|w| w.join(" ")).collect()
+}
+
+/// The bank is written in its own words: no seven-word phrase of it appears in the
+/// source material in ../shared/seeds (the notebook, slides and background notes).
+#[test]
+fn no_seven_word_phrase_is_shared_with_the_source_material() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds");
+    let Ok(entries) = std::fs::read_dir(&seeds) else {
+        eprintln!(
+            "skipped: {} is not here, so the bank cannot be compared with the source material",
+            seeds.display()
+        );
+        return;
+    };
+    let mut source = std::collections::HashMap::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for run in seven_word_runs(&text) {
+            source.entry(run).or_insert_with(|| path.clone());
+        }
+    }
+    assert!(!source.is_empty(), "no text in {}", seeds.display());
+    let mut shared = Vec::new();
+    for q in quizzes().iter().flat_map(|q| &q.questions) {
+        let mut parts = vec![q.prompt.clone()];
+        for o in &q.options {
+            parts.push(o.text.clone());
+            parts.push(o.why.clone());
+        }
+        for part in parts {
+            for run in seven_word_runs(&part) {
+                if let Some(file) = source.get(&run) {
+                    shared.push(format!("{}: '{run}' ({})", q.id, file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        shared.is_empty(),
+        "phrases taken from the source material:\n{}",
+        shared.join("\n")
+    );
 }
 
 #[test]

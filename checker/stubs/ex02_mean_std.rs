@@ -10,6 +10,16 @@
 //! ```
 //!
 //! Work in f64, and count pixels per batch so a smaller last batch is weighted right.
+//!
+//! The tch calls you need:
+//! * `for batch in &loader { let (images, _masks) = batch?; … }` goes through a
+//!   `DataLoader` once; each batch is a `Result`, hence the `?`.
+//! * `x.sum_dim_intlist([0i64, 2, 3].as_slice(), false, Kind::Double)` adds a
+//!   `[B, 3, H, W]` tensor up over the batch, height and width, leaving one value per
+//!   channel (shape `[3]`); convert first with `images.to_kind(Kind::Double)`, and
+//!   square element-wise with `&x * &x`. `x.size()` gives `[B, 3, H, W]` for the count.
+//! * Tensors combine with numbers (`&sum / n as f64`) and have `sqrt()`; finally
+//!   `t.double_value(&[c])` reads channel `c` of a `[3]` tensor as an `f64`.
 #![allow(unused_imports)]
 use anyhow::Result;
 use se05::data::{DataLoader, Dataset};
