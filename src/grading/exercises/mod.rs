@@ -9,11 +9,13 @@ use super::judge::CheckSpec;
 use rand::{Rng, SeedableRng};
 
 pub mod ex06_double_conv;
+pub mod ex07_down;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
     match number {
         6 => Some(ex06_double_conv::specs()),
+        7 => Some(ex07_down::specs()),
         _ => None,
     }
 }
