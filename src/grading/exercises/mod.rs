@@ -10,12 +10,14 @@ use rand::{Rng, SeedableRng};
 
 pub mod ex06_double_conv;
 pub mod ex07_down;
+pub mod ex08_up;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
     match number {
         6 => Some(ex06_double_conv::specs()),
         7 => Some(ex07_down::specs()),
+        8 => Some(ex08_up::specs()),
         _ => None,
     }
 }
