@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 pub mod ex06_double_conv;
 pub mod ex07_down;
 pub mod ex08_up;
+pub mod ex09_unet;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
@@ -18,6 +19,7 @@ pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
         6 => Some(ex06_double_conv::specs()),
         7 => Some(ex07_down::specs()),
         8 => Some(ex08_up::specs()),
+        9 => Some(ex09_unet::specs()),
         _ => None,
     }
 }
