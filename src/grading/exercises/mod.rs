@@ -12,6 +12,7 @@ pub mod ex06_double_conv;
 pub mod ex07_down;
 pub mod ex08_up;
 pub mod ex09_unet;
+pub mod ex10_dice_loss;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
@@ -20,6 +21,7 @@ pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
         7 => Some(ex07_down::specs()),
         8 => Some(ex08_up::specs()),
         9 => Some(ex09_unet::specs()),
+        10 => Some(ex10_dice_loss::specs()),
         _ => None,
     }
 }
