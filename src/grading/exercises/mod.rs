@@ -13,6 +13,7 @@ pub mod ex07_down;
 pub mod ex08_up;
 pub mod ex09_unet;
 pub mod ex10_dice_loss;
+pub mod ex11_unet_efficient;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
@@ -22,6 +23,7 @@ pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
         8 => Some(ex08_up::specs()),
         9 => Some(ex09_unet::specs()),
         10 => Some(ex10_dice_loss::specs()),
+        11 => Some(ex11_unet_efficient::specs()),
         _ => None,
     }
 }
