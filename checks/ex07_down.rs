@@ -1,18 +1,21 @@
-//! Checks for exercise 7, Down.
+//! Observers of exercise 7, Down; the judge is se05::grading::exercises::ex07_down.
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
-mod common;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex06_double_conv.rs")]
-#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex06_double_conv.rs")]
-mod ex06_double_conv;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex07_down.rs")]
-#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex07_down.rs")]
-mod ex07_down;
+#[cfg_attr(feature = "solutions", path = "../solutions")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises")]
+#[rustfmt::skip]
+mod exercises {
+    pub mod ex06_double_conv;
+    pub mod ex07_down;
+}
+pub use exercises::*;
 
 use ex07_down::Down;
-use se05::check::{check, expect_shape, run};
+use se05::grading::exercises::ex07_down::{shape_cases, Shapes};
+use se05::grading::exercises::torch_seed;
+use se05::grading::observe::{main as observe_main, observe};
 use se05::summary;
 use tch::nn::{self, ModuleT};
-use tch::Device;
+use tch::{Device, Tensor};
 
 fn block(in_c: i64, out_c: i64) -> (nn::VarStore, Down) {
     let vs = nn::VarStore::new(Device::Cpu);
@@ -20,49 +23,43 @@ fn block(in_c: i64, out_c: i64) -> (nn::VarStore, Down) {
     (vs, m)
 }
 
+/// Normal noise of `shape` from libtorch's generator seeded with `seed`.
+fn noise(shape: &[i64], seed: i64) -> Tensor {
+    tch::manual_seed(seed);
+    Tensor::randn(shape, tch::kind::FLOAT_CPU)
+}
+
 fn main() {
-    run(
+    observe_main(
         7,
         vec![
-            check(
-                "parameter_table",
-                3,
-                "The DoubleConv sits at position 1 of `maxpool_conv`: create it under p / \"maxpool_conv\" / 1.",
-                || {
-                    let (vs, _m) = block(64, 128);
-                    common::snapshot("params_64_128", &summary::param_table(&vs), false)
-                },
-            ),
-            check(
-                "output_shape_even_and_odd",
-                2,
-                "Max pooling with a 2×2 window and stride 2 halves height and width, rounding down; the DoubleConv sets the channels.",
-                || {
-                    let (_vs, m) = block(3, 8);
-                    for (input, expected) in [
-                        ([1i64, 3, 32, 32], [1i64, 8, 16, 16]),
-                        ([1, 3, 33, 33], [1, 8, 16, 16]),
-                        ([2, 3, 9, 14], [2, 8, 4, 7]),
-                    ] {
-                        let y = m.forward_t(&common::fixed_input(&input, 1), false);
-                        expect_shape(&format!("Down(3, 8) on {input:?}"), &y, &expected)?;
-                    }
-                    Ok(())
-                },
-            ),
-            check(
-                "matches_reference_output",
-                3,
-                "Pool first (max, not average), then apply the DoubleConv; pass `train` on.",
-                || {
-                    let (vs, m) = block(3, 8);
-                    summary::fill_deterministic(&vs, 7);
-                    let x = common::fixed_input(&[2, 3, 13, 16], 5);
-                    let eval = summary::fingerprint(&m.forward_t(&x, false));
-                    let train = summary::fingerprint(&m.forward_t(&x, true));
-                    common::snapshot("output_3_8", &format!("eval\n{eval}train\n{train}"), true)
-                },
-            ),
+            observe("parameter_table", |_| {
+                let (vs, _m) = block(64, 128);
+                Ok(summary::param_table(&vs))
+            }),
+            observe("output_shape_even_and_odd", |ctx| {
+                let mut out = Vec::new();
+                for c in shape_cases(ctx.seed) {
+                    let (_vs, m) = block(c.in_channels, c.out_channels);
+                    let x = noise(
+                        &c.input_shape(),
+                        torch_seed(ctx.seed, "output_shape_even_and_odd"),
+                    );
+                    out.push(Shapes {
+                        eval: m.forward_t(&x, false).size(),
+                        train: m.forward_t(&x, true).size(),
+                    });
+                }
+                Ok(out)
+            }),
+            observe("matches_reference_output", |_| {
+                let (vs, m) = block(3, 8);
+                summary::fill_deterministic(&vs, 7);
+                let x = noise(&[2, 3, 13, 16], 5);
+                let eval = summary::fingerprint(&m.forward_t(&x, false));
+                let train = summary::fingerprint(&m.forward_t(&x, true));
+                Ok(format!("eval\n{eval}train\n{train}"))
+            }),
         ],
     )
 }

@@ -1,31 +1,29 @@
-//! Checks for exercise 11, SmartUp and UNetEfficient.
+//! Observers of exercise 11, SmartUp and UNetEfficient; the judge is
+//! se05::grading::exercises::ex11_unet_efficient.
 //!
 //! Every check builds the encoder with random (or deterministic) weights: no weights
 //! file is needed.
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
-mod common;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex06_double_conv.rs")]
-#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex06_double_conv.rs")]
-mod ex06_double_conv;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex11_unet_efficient.rs")]
-#[cfg_attr(
-    not(feature = "solutions"),
-    path = "../exercises/ex11_unet_efficient.rs"
-)]
-mod ex11_unet_efficient;
+#[cfg_attr(feature = "solutions", path = "../solutions")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises")]
+#[rustfmt::skip]
+mod exercises {
+    pub mod ex06_double_conv;
+    pub mod ex11_unet_efficient;
+}
+pub use exercises::*;
 
-use anyhow::ensure;
 use ex11_unet_efficient::{SmartUp, UNetEfficient};
-use se05::check::{check, expect_shape, run};
+use se05::grading::exercises::ex11_unet_efficient::{
+    count_outputs, encoder_input_seed, encoder_inputs, shape_runs, smart_up_cases, AdamStep,
+    BnFlag, Range, ShapeRun, SmartUpReference, SmartUpShapes, StageOutput, ENCODER_FILL_SEED,
+};
+use se05::grading::exercises::{torch_seed, Real};
+use se05::grading::observe::{attempt, main as observe_main, observe};
 use se05::models::{EfficientNetEncoder, Variant};
 use se05::summary;
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
-
-/// Trainable parameters of the decoder of UNetEfficient(out_channels = 1).
-const DECODER_PARAMS: i64 = 4_258_545;
-/// Stages whose outputs are x1 … x5.
-const SKIP_STAGES: [usize; 5] = [1, 2, 3, 4, 7];
 
 fn smart_up(in_c: i64, skip_c: i64, out_c: i64) -> (nn::VarStore, SmartUp) {
     let vs = nn::VarStore::new(Device::Cpu);
@@ -47,6 +45,12 @@ fn model_on(variant: Variant, out_c: i64) -> (nn::VarStore, UNetEfficient) {
     (vs, m)
 }
 
+/// Normal noise of `shape` from libtorch's generator seeded with `seed`.
+fn noise(shape: &[i64], seed: i64) -> Tensor {
+    tch::manual_seed(seed);
+    Tensor::randn(shape, tch::kind::FLOAT_CPU)
+}
+
 /// Copies of the store's variables whose names start with `prefix`.
 fn copies(vs: &nn::VarStore, prefix: &str) -> Vec<(String, Tensor)> {
     let mut out: Vec<(String, Tensor)> = vs
@@ -64,252 +68,195 @@ fn changed(vs: &nn::VarStore, before: &[(String, Tensor)]) -> Vec<String> {
     let vars = vs.variables();
     before
         .iter()
-        .filter(|(n, t)| !vars[n].equal(t))
+        .filter(|(n, t)| vars.get(n).is_none_or(|v| !v.equal(t)))
         .map(|(n, _)| n.clone())
         .collect()
 }
 
-fn first_few(names: &[String]) -> String {
-    let mut s = names.iter().take(4).cloned().collect::<Vec<_>>().join(", ");
-    if names.len() > 4 {
-        s.push_str(&format!(" and {} more", names.len() - 4));
-    }
-    s
-}
-
-fn smart_up_reference_run() -> String {
+fn smart_up_reference_run() -> SmartUpReference {
     let _guard = tch::no_grad_guard();
     let (vs, m) = smart_up(32, 16, 8);
+    let table = summary::param_table(&vs);
     summary::fill_deterministic(&vs, 11);
-    let odd = m.forward_t(
-        &common::fixed_input(&[1, 32, 17, 17], 1),
-        &common::fixed_input(&[1, 16, 35, 33], 2),
-        false,
-    );
-    let even = m.forward_t(
-        &common::fixed_input(&[2, 32, 8, 8], 3),
-        &common::fixed_input(&[2, 16, 16, 16], 4),
-        true,
-    );
-    format!(
-        "resized\n{}same size\n{}",
-        summary::fingerprint(&odd),
-        summary::fingerprint(&even)
-    )
+    let x1_odd = noise(&[1, 32, 17, 17], 1);
+    let x2_odd = noise(&[1, 16, 35, 33], 2);
+    let x1_even = noise(&[2, 32, 8, 8], 3);
+    let x2_even = noise(&[2, 16, 16, 16], 4);
+    let output = attempt(|| {
+        let odd = m.forward_t(&x1_odd, &x2_odd, false);
+        let even = m.forward_t(&x1_even, &x2_even, true);
+        format!(
+            "resized\n{}same size\n{}",
+            summary::fingerprint(&odd),
+            summary::fingerprint(&even)
+        )
+    });
+    SmartUpReference { table, output }
 }
 
 fn main() {
-    run(
+    observe_main(
         11,
         vec![
-            check(
-                "smartup_shapes",
-                1,
-                "`up` maps in_channels to skip_channels and doubles the size; when that size differs from the skip's, resize the upsampled map to the skip's height and width (upsample_bilinear2d) before concatenating.",
-                || {
-                    let (vs, m) = smart_up(32, 16, 8);
-                    let y = m.forward_t(&common::fixed_input(&[1, 32, 17, 17], 1), &common::fixed_input(&[1, 16, 35, 33], 2), false);
-                    expect_shape("SmartUp(32, 16, 8) with x1 [1, 32, 17, 17] (34×34 after `up`) and skip [1, 16, 35, 33]", &y, &[1, 8, 35, 33])?;
-                    let y = m.forward_t(&common::fixed_input(&[2, 32, 8, 8], 3), &common::fixed_input(&[2, 16, 16, 16], 4), true);
-                    expect_shape("SmartUp(32, 16, 8) with x1 [2, 32, 8, 8] and skip [2, 16, 16, 16]", &y, &[2, 8, 16, 16])?;
-                    let y = m.forward_t(&common::fixed_input(&[1, 32, 3, 2], 5), &common::fixed_input(&[1, 16, 5, 4], 6), false);
-                    expect_shape("SmartUp(32, 16, 8) with x1 [1, 32, 3, 2] and skip [1, 16, 5, 4]", &y, &[1, 8, 5, 4])?;
-                    // up: 32·16·4 + 16; conv: DoubleConv(32, 8).
-                    let expected = 32 * 16 * 4 + 16 + (9 * 32 * 8 + 8 + 16) + (9 * 8 * 8 + 8 + 16);
-                    let got = summary::count_trainable(&vs);
-                    ensure!(got == expected, "SmartUp(32, 16, 8) should have {expected} trainable parameters, yours has {got}: `up` is in → skip, `conv` is DoubleConv(2 · skip, out)");
-                    Ok(())
-                },
-            ),
-            check(
-                "smartup_matches_reference",
-                2,
-                "Name the layers p / \"up\" and p / \"conv\"; concatenate [skip, upsampled] along dimension 1; resize with upsample_bilinear2d(skip size, align_corners = false, None, None) only when the sizes differ.",
-                || {
-                    let (vs, _m) = smart_up(32, 16, 8);
-                    common::snapshot("params_smartup_32_16_8", &summary::param_table(&vs), false)?;
-                    common::snapshot("output_smartup", &smart_up_reference_run(), true)
-                },
-            ),
-            check(
-                "encoder_stages",
-                2,
-                "encode returns the outputs of stages 0–1, 2, 3, 4 and 5–7 of the encoder `new` was given (forward_range / forward_stage), with 16, 24, 40, 80 and 320 channels at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input size.",
-                || {
-                    let _guard = tch::no_grad_guard();
-                    let vs = nn::VarStore::new(Device::Cpu);
-                    let encoder = EfficientNetEncoder::new(&(vs.root() / "encoder"), Variant::B0);
-                    summary::fill_deterministic(&vs, 5);
-                    let sizes = [(2i64, 64i64, 64i64), (1, 70, 50)];
-                    let inputs: Vec<Tensor> = sizes.iter().enumerate().map(|(i, &(n, h, w))| common::fixed_input(&[n, 3, h, w], 20 + i as i64)).collect();
-                    let expected: Vec<Vec<Tensor>> = inputs.iter().map(|x| encoder.forward_stages(x, false)).collect();
-                    let m = UNetEfficient::new(&vs.root(), encoder, 1);
-                    for (((n, h, w), x), stages) in sizes.iter().zip(&inputs).zip(&expected) {
-                        let got = m.encode(x, false);
-                        for (k, (g, &s)) in got.iter().zip(&SKIP_STAGES).enumerate() {
-                            let shape = EfficientNetEncoder::stage_shape(s, *n, *h, *w);
-                            expect_shape(&format!("x{} of a [{n}, 3, {h}, {w}] input", k + 1), g, &shape)?;
-                            let e = &stages[s];
-                            ensure!(
-                                g.allclose(e, 1e-5, 1e-6, false),
-                                "x{} of a [{n}, 3, {h}, {w}] input differs from the output of the encoder's stage {s} (largest difference {:.3e}): use the encoder given to `new`, in evaluation mode",
-                                k + 1,
-                                (g - e).abs().max().double_value(&[])
-                            );
-                        }
-                    }
-                    Ok(())
-                },
-            ),
-            check(
-                "encoder_frozen_after_adam_step",
-                4,
-                "In `new` call encoder.freeze() so its parameters get no gradient, and run the encoder with train = false (unless update_encoder_bn_stats) so its BatchNorm running statistics stay put; the decoder must still learn.",
-                || {
-                    let (vs, m) = model(1);
-                    // A random encoder's features nearly vanish in evaluation mode;
-                    // these weights keep them large enough for every decoder
-                    // parameter to get a gradient.
-                    summary::fill_deterministic(&vs, 3);
-                    let encoder_before = copies(&vs, "encoder.");
-                    let decoder_before = copies(&vs, "");
-                    let decoder_before: Vec<(String, Tensor)> = decoder_before.into_iter().filter(|(n, _)| !n.starts_with("encoder.")).collect();
-                    ensure!(!encoder_before.is_empty(), "the store has no variables under encoder.: build the model on the encoder given to `new`");
-                    let mut opt = nn::Adam::default().build(&vs, 1e-2)?;
-                    let x = common::fixed_input(&[2, 3, 64, 64], 7);
-                    let target = common::fixed_input(&[2, 1, 64, 64], 8).gt(0.0).to_kind(Kind::Float);
-                    let y = m.forward_t(&x, true);
-                    let loss = (y - target).square().mean(Kind::Float);
-                    opt.zero_grad();
-                    loss.backward();
-                    let vars = vs.variables();
-                    let with_grad: Vec<String> = encoder_before
+            observe("smartup_shapes", |ctx| {
+                let seed = torch_seed(ctx.seed, "smartup_shapes");
+                let cases = smart_up_cases(ctx.seed);
+                let mut outcomes = Vec::new();
+                let mut trainable = None;
+                for (k, c) in cases.iter().enumerate() {
+                    let (vs, m) = smart_up(c.in_channels, c.skip_channels, c.out_channels);
+                    trainable.get_or_insert_with(|| summary::count_trainable(&vs));
+                    let x1 = noise(&c.x1_shape(), seed);
+                    let x2 = noise(&c.skip_shape(), seed + 1);
+                    outcomes.push(attempt(|| m.forward_t(&x1, &x2, k == 0).size()));
+                }
+                Ok(SmartUpShapes {
+                    outcomes,
+                    trainable: trainable.unwrap_or_default(),
+                })
+            }),
+            observe("smartup_matches_reference", |_| Ok(smart_up_reference_run())),
+            observe("encoder_stages", |ctx| {
+                let _guard = tch::no_grad_guard();
+                let vs = nn::VarStore::new(Device::Cpu);
+                let encoder = EfficientNetEncoder::new(&(vs.root() / "encoder"), Variant::B0);
+                summary::fill_deterministic(&vs, ENCODER_FILL_SEED);
+                let m = UNetEfficient::new(&vs.root(), encoder, 1);
+                let seen = encoder_inputs(ctx.seed)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, shape)| {
+                        let x = noise(shape, encoder_input_seed(ctx.seed, k));
+                        attempt(|| {
+                            m.encode(&x, false)
+                                .iter()
+                                .map(|t| StageOutput {
+                                    shape: t.size(),
+                                    fingerprint: summary::fingerprint(t),
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect::<Vec<_>>();
+                Ok(seen)
+            }),
+            observe("encoder_frozen_after_adam_step", |ctx| {
+                let (vs, m) = model(1);
+                // A random encoder's features nearly vanish in evaluation mode; these
+                // weights keep them large enough for every decoder parameter to get a
+                // gradient.
+                summary::fill_deterministic(&vs, 3);
+                let encoder_before = copies(&vs, "encoder.");
+                let decoder_before: Vec<(String, Tensor)> = copies(&vs, "")
+                    .into_iter()
+                    .filter(|(n, _)| !n.starts_with("encoder."))
+                    .collect();
+                let seed = torch_seed(ctx.seed, "encoder_frozen_after_adam_step");
+                let x = noise(&[2, 3, 64, 64], seed);
+                let target = noise(&[2, 1, 64, 64], seed + 1).gt(0.0).to_kind(Kind::Float);
+                let mut opt = nn::Adam::default().build(&vs, 1e-2)?;
+                let y = m.forward_t(&x, true);
+                let loss = (y - target).square().mean(Kind::Float);
+                opt.zero_grad();
+                loss.backward();
+                let vars = vs.variables();
+                let encoder_with_grad = encoder_before
+                    .iter()
+                    .filter(|(n, _)| vars[n].requires_grad() || vars[n].grad().defined())
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                opt.step();
+                let decoder_changed = changed(&vs, &decoder_before);
+                Ok(AdamStep {
+                    encoder_variables: encoder_before.len(),
+                    encoder_with_grad,
+                    encoder_changed: changed(&vs, &encoder_before),
+                    decoder_variables: decoder_before.len(),
+                    decoder_unchanged: decoder_before
                         .iter()
-                        .filter(|(n, _)| vars[n].requires_grad() || vars[n].grad().defined())
+                        .filter(|(n, _)| !decoder_changed.contains(n))
                         .map(|(n, _)| n.clone())
-                        .collect();
-                    ensure!(with_grad.is_empty(), "encoder variables still take part in training (require or received a gradient): {}", first_few(&with_grad));
-                    opt.step();
-                    let moved = changed(&vs, &encoder_before);
-                    let (stats, weights): (Vec<String>, Vec<String>) = moved.into_iter().partition(|n| n.contains("running_"));
-                    ensure!(weights.is_empty(), "encoder parameters changed during an Adam step: {}", first_few(&weights));
-                    ensure!(stats.is_empty(), "encoder BatchNorm running statistics changed during a training-mode forward: {}. Run the encoder with train = false", first_few(&stats));
-                    let decoder_moved = changed(&vs, &decoder_before);
-                    let still: Vec<String> = decoder_before
-                        .iter()
-                        .filter(|(n, _)| !decoder_moved.contains(n))
-                        .map(|(n, _)| n.clone())
-                        .collect();
-                    ensure!(still.is_empty(), "decoder variables did not change after a training step: {}", first_few(&still));
-                    Ok(())
-                },
-            ),
-            check(
-                "encoder_bn_stats_flag",
-                1,
-                "In encode, run the encoder with `train && self.update_encoder_bn_stats`; `new` sets the flag to false.",
-                || {
-                    let _guard = tch::no_grad_guard();
-                    let (vs, mut m) = model(1);
-                    ensure!(!m.update_encoder_bn_stats, "update_encoder_bn_stats should start false");
-                    let x = common::fixed_input(&[2, 3, 32, 32], 9) * 2.0 + 0.5;
-                    let before = copies(&vs, "encoder.");
-                    let _ = m.forward_t(&x, true);
-                    let moved = changed(&vs, &before);
-                    ensure!(moved.is_empty(), "with update_encoder_bn_stats = false a training-mode forward changed {}", first_few(&moved));
-                    m.update_encoder_bn_stats = true;
-                    let _ = m.forward_t(&x, false);
-                    let moved = changed(&vs, &before);
-                    ensure!(moved.is_empty(), "an evaluation-mode forward changed {}", first_few(&moved));
-                    let _ = m.forward_t(&x, true);
-                    let moved = changed(&vs, &before);
-                    ensure!(
-                        moved.iter().any(|n| n == "encoder.features.0.1.running_mean"),
-                        "with update_encoder_bn_stats = true a training-mode forward should update the encoder's running statistics (encoder.features.0.1.running_mean did not change)"
-                    );
-                    Ok(())
-                },
-            ),
-            check(
-                "trainable_parameter_count",
-                2,
-                "Only the decoder trains: center 320→512, up1 (512, 80, 80), up2 (80, 40, 40), up3 (40, 24, 24), up4 (24, 16, 16), outc 1×1 16→out_channels; the encoder is frozen.",
-                || {
-                    for (o, expected) in [(1i64, DECODER_PARAMS), (2, DECODER_PARAMS + 17)] {
-                        let (vs, _m) = model(o);
-                        let got = summary::count_trainable(&vs);
-                        ensure!(
-                            got == expected,
-                            "UNetEfficient with out_channels = {o} should have {} trainable parameters, yours has {} (an unfrozen B0 encoder adds {})",
-                            summary::thousands(expected),
-                            summary::thousands(got),
-                            summary::thousands(se05::models::B0_ENCODER_PARAMS)
-                        );
-                    }
-                    Ok(())
-                },
-            ),
-            check(
-                "parameter_table",
-                1,
-                "Create each decoder block under p / \"<field name>\" (center, up1, ..., up4, outc), SmartUp's layers under \"up\" and \"conv\".",
-                || {
-                    let (vs, _m) = model(1);
-                    let table: String = summary::param_table(&vs)
-                        .lines()
-                        .filter(|l| !l.starts_with("encoder."))
-                        .map(|l| format!("{l}\n"))
-                        .collect();
-                    common::snapshot("params_decoder", &table, false)
-                },
-            ),
-            check(
-                "output_shape_even_and_odd",
-                2,
-                "The decoder ends at half the input size: resize outc's output to the input's height and width (upsample_bilinear2d, align_corners = false) before the sigmoid. Take sizes from the tensors, not from constants: the encoder may be B0 or Lite0.",
-                || {
-                    let _guard = tch::no_grad_guard();
-                    for variant in [Variant::B0, Variant::Lite0] {
-                        let (_vs, m) = model_on(variant, 1);
-                        for (h, w) in [(64i64, 64i64), (70, 50)] {
-                            let y = m.forward_t(&common::fixed_input(&[1, 3, h, w], 1), false);
-                            expect_shape(&format!("UNetEfficient(out 1) with a {variant:?} encoder on [1, 3, {h}, {w}]"), &y, &[1, 1, h, w])?;
+                        .collect(),
+                })
+            }),
+            observe("encoder_bn_stats_flag", |ctx| {
+                let _guard = tch::no_grad_guard();
+                let (vs, mut m) = model(1);
+                let initial_flag = m.update_encoder_bn_stats;
+                let x = noise(
+                    &[2, 3, 32, 32],
+                    torch_seed(ctx.seed, "encoder_bn_stats_flag"),
+                ) * 2.0
+                    + 0.5;
+                let before = copies(&vs, "encoder.");
+                m.update_encoder_bn_stats = false;
+                let _ = m.forward_t(&x, true);
+                let changed_train_flag_off = changed(&vs, &before);
+                m.update_encoder_bn_stats = true;
+                let before = copies(&vs, "encoder.");
+                let _ = m.forward_t(&x, false);
+                let changed_eval_flag_on = changed(&vs, &before);
+                let _ = m.forward_t(&x, true);
+                Ok(BnFlag {
+                    initial_flag,
+                    changed_train_flag_off,
+                    changed_eval_flag_on,
+                    changed_train_flag_on: changed(&vs, &before),
+                })
+            }),
+            observe("trainable_parameter_count", |ctx| {
+                let counts = count_outputs(ctx.seed)
+                    .into_iter()
+                    .map(|o| summary::count_trainable(&model(o).0))
+                    .collect::<Vec<i64>>();
+                Ok(counts)
+            }),
+            observe("parameter_table", |_| {
+                let (vs, _m) = model(1);
+                Ok(summary::param_table(&vs))
+            }),
+            observe("output_shape_even_and_odd", |ctx| {
+                let _guard = tch::no_grad_guard();
+                let seed = torch_seed(ctx.seed, "output_shape_even_and_odd");
+                let runs = shape_runs(ctx.seed)
+                    .into_iter()
+                    .map(|(variant, out, input, train)| {
+                        let (_vs, m) = model_on(variant, out);
+                        let x = noise(&input, seed);
+                        ShapeRun {
+                            variant: variant.name().to_string(),
+                            out_channels: out,
+                            input: input.to_vec(),
+                            train,
+                            outcome: attempt(|| m.forward_t(&x, train).size()),
                         }
-                    }
-                    let (_vs, m) = model(2);
-                    let y = m.forward_t(&common::fixed_input(&[2, 3, 64, 64], 2), true);
-                    expect_shape("UNetEfficient(out 2) on [2, 3, 64, 64]", &y, &[2, 2, 64, 64])
-                },
-            ),
-            check(
-                "output_is_probability",
-                1,
-                "Finish forward_t with .sigmoid(), after the resize, so every pixel is a probability in (0, 1).",
-                || {
-                    let _guard = tch::no_grad_guard();
-                    let (_vs, m) = model(1);
-                    let y = m.forward_t(&(common::fixed_input(&[2, 3, 64, 64], 2) * 4.0), true);
-                    let (min, max) = (y.min().double_value(&[]), y.max().double_value(&[]));
-                    ensure!(min > 0.0 && max < 1.0, "output ranges over [{min:.4}, {max:.4}], expected strictly inside (0, 1)");
-                    ensure!(max - min > 1e-6, "output is constant ({min:.4}): is the input reaching the output?");
-                    Ok(())
-                },
-            ),
-            check(
-                "matches_reference_output",
-                4,
-                "With the same weights your model must compute what the reference does: skips up1(center, x4), up2(·, x3), up3(·, x2), up4(·, x1); the encoder in evaluation mode; resize, then sigmoid.",
-                || {
-                    let _guard = tch::no_grad_guard();
-                    let (vs, m) = model(1);
-                    summary::fill_deterministic(&vs, 11);
-                    let x = common::fixed_input(&[2, 3, 64, 64], 3);
-                    let eval = summary::fingerprint(&m.forward_t(&x, false));
-                    let train = summary::fingerprint(&m.forward_t(&x, true));
-                    let odd = summary::fingerprint(&m.forward_t(&common::fixed_input(&[1, 3, 70, 50], 4), false));
-                    common::snapshot("output_3_1", &format!("eval\n{eval}train\n{train}odd eval\n{odd}"), true)
-                },
-            ),
+                    })
+                    .collect::<Vec<_>>();
+                Ok(runs)
+            }),
+            observe("output_is_probability", |ctx| {
+                let _guard = tch::no_grad_guard();
+                let (_vs, m) = model(1);
+                let x = noise(
+                    &[2, 3, 64, 64],
+                    torch_seed(ctx.seed, "output_is_probability"),
+                ) * 4.0;
+                let y = m.forward_t(&x, true);
+                Ok(Range {
+                    min: Real(y.min().double_value(&[])),
+                    max: Real(y.max().double_value(&[])),
+                })
+            }),
+            observe("matches_reference_output", |_| {
+                let _guard = tch::no_grad_guard();
+                let (vs, m) = model(1);
+                summary::fill_deterministic(&vs, 11);
+                let x = noise(&[2, 3, 64, 64], 3);
+                let eval = summary::fingerprint(&m.forward_t(&x, false));
+                let train = summary::fingerprint(&m.forward_t(&x, true));
+                let odd = summary::fingerprint(&m.forward_t(&noise(&[1, 3, 70, 50], 4), false));
+                Ok(format!("eval\n{eval}train\n{train}odd eval\n{odd}"))
+            }),
         ],
     )
 }

@@ -164,6 +164,23 @@ pub fn is_todo(message: &str) -> bool {
     message.starts_with("not yet implemented") || message.starts_with("not implemented")
 }
 
+/// Runs `f` (a call into the exercise) and returns its panic's message as an error, so
+/// an observer can record a failure as data the judge reads (e.g. the text of a
+/// libtorch error, which the judge may translate). A `todo!()` is not caught: it
+/// still ends the observer as "not implemented".
+pub fn attempt<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Ok(value),
+        Err(payload) => {
+            let message = payload_text(payload.as_ref());
+            if is_todo(&message) {
+                panic::resume_unwind(payload)
+            }
+            Err(judge::short_error(&message))
+        }
+    }
+}
+
 /// Runs one observer on a thread with a large stack and sorts its ending.
 fn run_observer(body: ObserveFn, ctx: Ctx) -> Observed {
     let run = move || match panic::catch_unwind(AssertUnwindSafe(|| body(&ctx))) {

@@ -9,11 +9,21 @@ use super::judge::CheckSpec;
 use rand::{Rng, SeedableRng};
 
 pub mod ex06_double_conv;
+pub mod ex07_down;
+pub mod ex08_up;
+pub mod ex09_unet;
+pub mod ex10_dice_loss;
+pub mod ex11_unet_efficient;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
     match number {
         6 => Some(ex06_double_conv::specs()),
+        7 => Some(ex07_down::specs()),
+        8 => Some(ex08_up::specs()),
+        9 => Some(ex09_unet::specs()),
+        10 => Some(ex10_dice_loss::specs()),
+        11 => Some(ex11_unet_efficient::specs()),
         _ => None,
     }
 }
@@ -57,9 +67,76 @@ mod tests {
     }
 
     #[test]
+    fn reals_survive_json_even_when_not_finite() {
+        for v in [1.5, -0.0, f64::INFINITY, f64::NEG_INFINITY] {
+            let json = serde_json::to_string(&Real(v)).unwrap();
+            assert_eq!(serde_json::from_str::<Real>(&json).unwrap(), Real(v), "{json}");
+        }
+        let json = serde_json::to_string(&vec![Real(f64::NAN)]).unwrap();
+        assert!(serde_json::from_str::<Vec<Real>>(&json).unwrap()[0].0.is_nan());
+        assert!(serde_json::from_str::<Real>("\"seven\"").is_err());
+    }
+
+    #[test]
     fn inputs_depend_on_seed_and_check() {
         assert_eq!(torch_seed(1, "a"), torch_seed(1, "a"));
         assert_ne!(torch_seed(1, "a"), torch_seed(2, "a"));
         assert_ne!(torch_seed(1, "a"), torch_seed(1, "b"));
+    }
+}
+
+/// A number in an observation that may be NaN or infinite (a broken loss or output):
+/// JSON has no such numbers and serde_json would write `null`, which then fails to
+/// read back as an `f64`. Finite values are written as numbers, the others as the
+/// strings "NaN", "inf" and "-inf".
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Real(pub f64);
+
+impl From<f64> for Real {
+    fn from(v: f64) -> Real {
+        Real(v)
+    }
+}
+
+impl std::fmt::Display for Real {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl serde::Serialize for Real {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_finite() {
+            s.serialize_f64(v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Real {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Real, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Number(f64),
+            Text(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Number(v) => Ok(Real(v)),
+            Repr::Text(t) => match t.as_str() {
+                "NaN" => Ok(Real(f64::NAN)),
+                "inf" => Ok(Real(f64::INFINITY)),
+                "-inf" => Ok(Real(f64::NEG_INFINITY)),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected a number, got {other:?}"
+                ))),
+            },
+        }
     }
 }
