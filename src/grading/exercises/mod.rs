@@ -9,6 +9,7 @@ use super::judge::CheckSpec;
 use rand::{Rng, SeedableRng};
 
 pub mod ex01_dataset;
+pub mod ex02_mean_std;
 pub mod ex06_double_conv;
 pub mod fixtures;
 
@@ -16,6 +17,7 @@ pub mod fixtures;
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
     match number {
         1 => Some(ex01_dataset::specs()),
+        2 => Some(ex02_mean_std::specs()),
         6 => Some(ex06_double_conv::specs()),
         _ => None,
     }
