@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 
 pub mod ex01_dataset;
 pub mod ex02_mean_std;
+pub mod ex03_transforms;
 pub mod ex06_double_conv;
 pub mod fixtures;
 
@@ -18,6 +19,7 @@ pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
     match number {
         1 => Some(ex01_dataset::specs()),
         2 => Some(ex02_mean_std::specs()),
+        3 => Some(ex03_transforms::specs()),
         6 => Some(ex06_double_conv::specs()),
         _ => None,
     }
