@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 pub mod ex01_dataset;
 pub mod ex02_mean_std;
 pub mod ex03_transforms;
+pub mod ex04_augmented_dataset;
 pub mod ex06_double_conv;
 pub mod fixtures;
 
@@ -20,6 +21,7 @@ pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
         1 => Some(ex01_dataset::specs()),
         2 => Some(ex02_mean_std::specs()),
         3 => Some(ex03_transforms::specs()),
+        4 => Some(ex04_augmented_dataset::specs()),
         6 => Some(ex06_double_conv::specs()),
         _ => None,
     }
