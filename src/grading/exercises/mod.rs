@@ -12,6 +12,7 @@ pub mod ex01_dataset;
 pub mod ex02_mean_std;
 pub mod ex03_transforms;
 pub mod ex04_augmented_dataset;
+pub mod ex05_split;
 pub mod ex06_double_conv;
 pub mod fixtures;
 
@@ -22,6 +23,7 @@ pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
         2 => Some(ex02_mean_std::specs()),
         3 => Some(ex03_transforms::specs()),
         4 => Some(ex04_augmented_dataset::specs()),
+        5 => Some(ex05_split::specs()),
         6 => Some(ex06_double_conv::specs()),
         _ => None,
     }
