@@ -1,82 +1,113 @@
-//! Checks for exercise 1, the ISIC dataset.
+//! Observers of exercise 1, ISICDataset; the judge is se05::grading::exercises::ex01_dataset.
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
-mod common;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex01_dataset.rs")]
-#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex01_dataset.rs")]
-mod ex01_dataset;
+#[cfg_attr(feature = "solutions", path = "../solutions")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises")]
+#[rustfmt::skip]
+mod exercises {
+    pub mod ex01_dataset;
+}
+pub use exercises::*;
 
-use anyhow::ensure;
 use ex01_dataset::ISICDataset;
-use se05::check::{check, run};
-use se05::data::{Compose, Dataset, Transform};
-use tch::Kind;
+use se05::data::{Compose, Dataset, SplitDirs, Transform};
+use se05::grading::exercises::ex01_dataset::{
+    deleted_item, plain_items, transform_sizes, Item, Lengths, Listing, MissingMask, Shapes,
+};
+use se05::grading::exercises::fixtures::{self, Summary};
+use se05::grading::judge::short_error;
+use se05::grading::observe::{main as observe_main, observe};
+use std::path::Path;
 
-fn plain() -> anyhow::Result<(tempfile::TempDir, se05::data::DataSource, ISICDataset)> {
-    let (dir, source) = common::tiny_isic()?;
-    let ds = ISICDataset::new(&source.train.images, &source.train.masks, None, None)?;
-    Ok((dir, source, ds))
+/// The tiny set of one check, written into a fresh folder of the scratch space.
+fn tiny_set(seed: u64, check: &str) -> anyhow::Result<(tempfile::TempDir, SplitDirs, SplitDirs)> {
+    let dir = tempfile::tempdir()?;
+    let (train, test) = fixtures::write_set(&fixtures::tiny_config(seed, check), dir.path())?;
+    Ok((dir, train, test))
+}
+
+fn plain(dirs: &SplitDirs) -> anyhow::Result<ISICDataset> {
+    ISICDataset::new(&dirs.images, &dirs.masks, None, None)
+}
+
+/// A path relative to the set's root, or the whole path when it lies elsewhere.
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn resize(height: usize, width: usize) -> Compose {
+    Compose::new(vec![
+        Transform::Resize { height, width },
+        Transform::ToTensor,
+    ])
 }
 
 fn main() {
-    run(
+    observe_main(
         1,
         vec![
-            check("length", 1, "new() lists every .jpg of image_dir (se05::data::isic::list_images); len() is how many there are.", || {
-                let (_dir, source, ds) = plain()?;
-                ensure!(ds.len() == 12, "the tiny training set has 12 images, len() returned {}", ds.len());
-                let test = ISICDataset::new(&source.test.images, &source.test.masks, None, None)?;
-                ensure!(test.len() == 4, "the tiny test set has 4 images, len() returned {}", test.len());
-                Ok(())
+            observe("length", |ctx| {
+                let (_dir, train, test) = tiny_set(ctx.seed, "length")?;
+                Ok(Lengths {
+                    train: plain(&train)?.len(),
+                    test: plain(&test)?.len(),
+                })
             }),
-            check("sorted_and_paired", 2, "Sort the image paths by name, and find each mask as stem + \"_Segmentation.png\" in mask_dir.", || {
-                let (_dir, source, ds) = plain()?;
-                let pairs = se05::data::isic::pair_split(&source.train)?.pairs;
-                ensure!(ds.images.len() == pairs.len(), "images lists {} files, expected {}", ds.images.len(), pairs.len());
-                for (i, p) in pairs.iter().enumerate() {
-                    ensure!(ds.images[i] == p.image, "item {i} is {}, expected {} (sorted by name)", ds.images[i].display(), p.image.display());
-                    ensure!(ds.mask_path(i) == p.mask, "the mask of item {i} is {}, expected {}", ds.mask_path(i).display(), p.mask.display());
-                }
-                Ok(())
+            observe("sorted_and_paired", |ctx| {
+                let (dir, train, _) = tiny_set(ctx.seed, "sorted_and_paired")?;
+                let ds = plain(&train)?;
+                let root = dir.path();
+                Ok(Listing {
+                    images: ds.images.iter().map(|p| relative(p, root)).collect(),
+                    masks: (0..ds.images.len())
+                        .map(|i| relative(&ds.mask_path(i), root))
+                        .collect(),
+                })
             }),
-            check("plain_tensors", 2, "Without transforms use Compose::new(vec![Transform::ToTensor]): the image becomes [3, H, W] and the mask [1, H, W], both f32 in [0, 1].", || {
-                let (_dir, _source, ds) = plain()?;
-                for i in [0, 5, 11] {
-                    let s = ds.get(i)?;
-                    ensure!(s.image.size() == [3, 48, 64], "item {i}: image shape {:?}, expected [3, 48, 64]", s.image.size());
-                    ensure!(s.mask.size() == [1, 48, 64], "item {i}: mask shape {:?}, expected [1, 48, 64] (open the mask as grayscale)", s.mask.size());
-                    ensure!(s.image.kind() == Kind::Float && s.mask.kind() == Kind::Float, "item {i}: expected f32 tensors, got {:?} and {:?}", s.image.kind(), s.mask.kind());
-                    let binary = s.mask.eq(0.0).logical_or(&s.mask.eq(1.0)).all().int64_value(&[]) == 1;
-                    ensure!(binary, "item {i}: the mask should hold only 0.0 and 1.0");
-                    let (lo, hi) = (s.image.min().double_value(&[]), s.image.max().double_value(&[]));
-                    ensure!(lo >= 0.0 && hi <= 1.0 && hi > lo, "item {i}: image values span [{lo}, {hi}], expected within [0, 1]");
-                }
-                Ok(())
+            observe("plain_tensors", |ctx| {
+                let (_dir, train, _) = tiny_set(ctx.seed, "plain_tensors")?;
+                let ds = plain(&train)?;
+                plain_items(ctx.seed)
+                    .into_iter()
+                    .map(|index| {
+                        let s = ds.get(index)?;
+                        Ok(Item {
+                            index,
+                            image: Summary::of(&s.image),
+                            mask: Summary::of(&s.mask),
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
             }),
-            check("uses_transforms", 2, "Run the image through image_transform and the mask through mask_transform (Compose::apply_image with sample_rng()).", || {
-                let (_dir, source, _) = plain()?;
-                let resize = |h, w| Compose::new(vec![Transform::Resize { height: h, width: w }, Transform::ToTensor]);
-                let ds = ISICDataset::new(&source.train.images, &source.train.masks, Some(resize(32, 40)), Some(resize(16, 20)))?;
-                let s = ds.get(3)?;
-                ensure!(s.image.size() == [3, 32, 40], "with a 32×40 image transform the image is {:?}", s.image.size());
-                ensure!(s.mask.size() == [1, 16, 20], "with a 16×20 mask transform the mask is {:?}", s.mask.size());
-                Ok(())
+            observe("uses_transforms", |ctx| {
+                let (_dir, train, _) = tiny_set(ctx.seed, "uses_transforms")?;
+                let (item, (ih, iw), (mh, mw)) = transform_sizes(ctx.seed);
+                let ds = ISICDataset::new(
+                    &train.images,
+                    &train.masks,
+                    Some(resize(ih, iw)),
+                    Some(resize(mh, mw)),
+                )?;
+                let s = ds.get(item)?;
+                Ok(Shapes {
+                    image: s.image.size(),
+                    mask: s.mask.size(),
+                })
             }),
-            check("missing_mask_is_an_error", 1, "Propagate the error of ImageFile::gray with `?`: it names the missing mask file.", || {
-                let (_dir, source, _) = plain()?;
-                let pairs = se05::data::isic::pair_split(&source.train)?.pairs;
-                let gone = &pairs[2].mask;
-                std::fs::remove_file(gone)?;
-                let name = gone.file_name().unwrap().to_string_lossy().to_string();
-                let err = match ISICDataset::new(&source.train.images, &source.train.masks, None, None) {
-                    Err(e) => e,
-                    Ok(ds) => match ds.get(2) {
-                        Err(e) => e,
-                        Ok(_) => anyhow::bail!("get(2) succeeded although {name} was deleted"),
+            observe("missing_mask_is_an_error", |ctx| {
+                let (_dir, train, _) = tiny_set(ctx.seed, "missing_mask_is_an_error")?;
+                let index = deleted_item(ctx.seed);
+                let pairs = se05::data::isic::pair_split(&train)?.pairs;
+                std::fs::remove_file(&pairs[index].mask)?;
+                Ok(match plain(&train) {
+                    Err(e) => MissingMask::NewFailed(short_error(&format!("{e:#}"))),
+                    Ok(ds) => match ds.get(index) {
+                        Err(e) => MissingMask::GetFailed(short_error(&format!("{e:#}"))),
+                        Ok(_) => MissingMask::GetSucceeded,
                     },
-                };
-                let text = format!("{err:#}");
-                ensure!(text.contains(&name), "the error should name {name}, got: {text}");
-                Ok(())
+                })
             }),
         ],
     )

@@ -1,92 +1,95 @@
-//! Checks for exercise 4, the dataset with one pipeline for image and mask.
+//! Observers of exercise 4, ISICDatasetAlbumentations; the judge is
+//! se05::grading::exercises::ex04_augmented_dataset.
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
-mod common;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex04_augmented_dataset.rs")]
-#[cfg_attr(
-    not(feature = "solutions"),
-    path = "../exercises/ex04_augmented_dataset.rs"
-)]
-mod ex04_augmented_dataset;
+#[cfg_attr(feature = "solutions", path = "../solutions")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises")]
+#[rustfmt::skip]
+mod exercises {
+    pub mod ex04_augmented_dataset;
+}
+pub use exercises::*;
 
-#[path = "../tests/support/pipelines.rs"]
-mod pipelines;
-use anyhow::ensure;
-use common::PairSet;
 use ex04_augmented_dataset::ISICDatasetAlbumentations;
-use pipelines::notebook_train_pipeline;
-use se05::check::{check, run};
-use se05::data::{with_sample_seed, Compose, Dataset, Transform};
-use tch::Tensor;
+use se05::data::{with_sample_seed, Compose, Dataset, SplitDirs};
+use se05::grading::exercises::ex04_augmented_dataset::{
+    flips, grey_pair, grey_pipelines, plain_items, rotate, sample_seeds, GreyMask, Item, Plain,
+};
+use se05::grading::exercises::fixtures::{self, Summary};
+use se05::grading::observe::{main as observe_main, observe};
 
-fn is_binary(mask: &Tensor) -> bool {
-    mask.eq(0.0)
-        .logical_or(&mask.eq(1.0))
-        .all()
-        .int64_value(&[])
-        == 1
+/// The tiny training set of one check, written into a fresh scratch folder.
+fn tiny_train(seed: u64, check: &str) -> anyhow::Result<(tempfile::TempDir, SplitDirs)> {
+    let dir = tempfile::tempdir()?;
+    let (train, _) = fixtures::write_set(&fixtures::tiny_config(seed, check), dir.path())?;
+    Ok((dir, train))
+}
+
+fn dataset(
+    dirs: &SplitDirs,
+    transform: Option<Compose>,
+) -> anyhow::Result<ISICDatasetAlbumentations> {
+    ISICDatasetAlbumentations::new(&dirs.images, &dirs.masks, transform)
+}
+
+/// Item `index` under sample seed `seed`, summarised.
+fn item(ds: &ISICDatasetAlbumentations, index: usize, seed: u64) -> anyhow::Result<Item> {
+    let s = with_sample_seed(seed, || ds.get(index))?;
+    Ok(Item {
+        index,
+        seed,
+        image: Summary::of(&s.image),
+        mask: Summary::of(&s.mask),
+    })
+}
+
+/// Every (item, seed) of a check through one pipeline.
+fn items(seed: u64, check: &str, pipeline: Compose, per_item: usize) -> anyhow::Result<Vec<Item>> {
+    let (_dir, train) = tiny_train(seed, check)?;
+    let ds = dataset(&train, Some(pipeline))?;
+    let n = fixtures::tiny_config(seed, check).train;
+    sample_seeds(seed, check, n, per_item)
+        .into_iter()
+        .map(|(i, s)| item(&ds, i, s))
+        .collect()
 }
 
 fn main() {
-    run(
+    observe_main(
         4,
         vec![
-            check("length_and_plain_items", 1, "List the sorted .jpg files as in exercise 1; without a transform use Compose::new(vec![Transform::ToTensor]).", || {
-                let (_dir, source) = common::tiny_isic()?;
-                let ds = ISICDatasetAlbumentations::new(&source.train.images, &source.train.masks, None)?;
-                ensure!(ds.len() == 12, "the tiny training set has 12 images, len() returned {}", ds.len());
-                let plain = PairSet::new(&source.train, Compose::new(vec![Transform::ToTensor]))?;
-                for i in [0, 7] {
-                    let (got, want) = (ds.get(i)?, plain.get(i)?);
-                    ensure!(got.image.size() == [3, 48, 64] && got.mask.size() == [1, 48, 64], "item {i}: shapes {:?} and {:?}, expected [3, 48, 64] and [1, 48, 64]", got.image.size(), got.mask.size());
-                    ensure!(got.image.equal(&want.image) && got.mask.equal(&want.mask), "item {i} is not the image and mask of {} (sorted order, stem + _Segmentation.png)", plain.pairs[i].image.display());
-                }
-                Ok(())
+            observe("length_and_plain_items", |ctx| {
+                let (_dir, train) = tiny_train(ctx.seed, "length_and_plain_items")?;
+                let ds = dataset(&train, None)?;
+                Ok(Plain {
+                    len: ds.len(),
+                    items: plain_items(ctx.seed)
+                        .into_iter()
+                        .map(|i| item(&ds, i, 0))
+                        .collect::<anyhow::Result<_>>()?,
+                })
             }),
-            check("binary_masks", 3, "Resize and Rotate interpolate the mask: binarise it after the transforms with mask.gt(0.5).to_kind(Kind::Float).", || {
-                let (_dir, source) = common::tiny_isic()?;
-                let ds = ISICDatasetAlbumentations::new(&source.train.images, &source.train.masks, Some(notebook_train_pipeline(64, [0.6, 0.5, 0.4], [0.15, 0.125, 0.1])))?;
-                for seed in 0..6u64 {
-                    for i in 0..ds.len() {
-                        let s = with_sample_seed(seed * 100 + i as u64, || ds.get(i))?;
-                        ensure!(s.image.size() == [3, 64, 64] && s.mask.size() == [1, 64, 64], "item {i}: shapes {:?} and {:?}, expected [3, 64, 64] and [1, 64, 64]", s.image.size(), s.mask.size());
-                        ensure!(s.mask.kind() == tch::Kind::Float, "item {i}: mask kind {:?}, expected Float", s.mask.kind());
-                        ensure!(is_binary(&s.mask), "item {i}: the mask holds values other than 0.0 and 1.0");
-                    }
-                }
-                Ok(())
+            observe("binary_masks", |ctx| {
+                let dir = tempfile::tempdir()?;
+                let dirs = SplitDirs::train(dir.path());
+                let (pair, _, _) = grey_pair(ctx.seed)?;
+                fixtures::write_pair(&dirs, &pair)?;
+                grey_pipelines(ctx.seed)
+                    .into_iter()
+                    .map(|(pipeline, transform, seed)| {
+                        let ds = dataset(&dirs, transform)?;
+                        let s = with_sample_seed(seed, || ds.get(0))?;
+                        Ok(GreyMask {
+                            pipeline,
+                            mask: Summary::of(&s.mask),
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
             }),
-            check("aligned_flips", 2, "One Compose::apply call for image and mask together: a flip of the image must be the same flip of its mask.", || {
-                let (_dir, source) = common::tiny_isic()?;
-                let flips = Compose::new(vec![Transform::HorizontalFlip { p: 0.5 }, Transform::VerticalFlip { p: 0.5 }, Transform::ToTensor]);
-                let ds = ISICDatasetAlbumentations::new(&source.train.images, &source.train.masks, Some(flips))?;
-                let plain = PairSet::new(&source.train, Compose::new(vec![Transform::ToTensor]))?;
-                for i in 0..ds.len() {
-                    let base = plain.get(i)?;
-                    let mask = base.mask.gt(0.5).to_kind(tch::Kind::Float);
-                    for seed in 0..4u64 {
-                        let s = with_sample_seed(seed * 31 + i as u64, || ds.get(i))?;
-                        let found = [vec![], vec![2i64], vec![1i64], vec![1i64, 2]].into_iter().find(|d| {
-                            let (img, m) = if d.is_empty() { (base.image.shallow_clone(), mask.shallow_clone()) } else { (base.image.flip(d.as_slice()), mask.flip(d.as_slice())) };
-                            s.image.equal(&img) && s.mask.equal(&m)
-                        });
-                        ensure!(found.is_some(), "item {i}: image and mask were not flipped the same way (or the mask is not binarised)");
-                    }
-                }
-                Ok(())
+            observe("aligned_flips", |ctx| {
+                items(ctx.seed, "aligned_flips", flips(), 3)
             }),
-            check("aligned_rotation", 2, "Rotate image and mask with the same angle in one apply call: the lesion pixels of the image must stay under the mask.", || {
-                let (_dir, source) = common::tiny_isic()?;
-                let tf = Compose::new(vec![Transform::Rotate { limit: 10.0, p: 1.0 }, Transform::ToTensor]);
-                let ds = ISICDatasetAlbumentations::new(&source.train.images, &source.train.masks, Some(tf.clone()))?;
-                let reference = PairSet::new(&source.train, tf)?;
-                for i in 0..ds.len() {
-                    let seed = 7 + i as u64;
-                    let s = with_sample_seed(seed, || ds.get(i))?;
-                    let r = with_sample_seed(seed, || reference.get(i))?;
-                    ensure!(s.image.allclose(&r.image, 1e-6, 1e-6, false), "item {i}: the rotated image differs from a single draw for image and mask");
-                    ensure!(s.mask.equal(&r.mask.gt(0.5).to_kind(tch::Kind::Float)), "item {i}: the rotated mask differs from a single draw for image and mask, binarised at 0.5");
-                }
-                Ok(())
+            observe("aligned_rotation", |ctx| {
+                items(ctx.seed, "aligned_rotation", rotate(), 1)
             }),
         ],
     )

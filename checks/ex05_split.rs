@@ -1,72 +1,87 @@
-//! Checks for exercise 5, the train/validation split and its loaders.
+//! Observers of exercise 5, split_and_loaders; the judge is se05::grading::exercises::ex05_split.
 #![allow(dead_code)] // stubs leave fields and functions unused until solved
-mod common;
-#[cfg_attr(feature = "solutions", path = "../solutions/ex05_split.rs")]
-#[cfg_attr(not(feature = "solutions"), path = "../exercises/ex05_split.rs")]
-mod ex05_split;
+#[cfg_attr(feature = "solutions", path = "../solutions")]
+#[cfg_attr(not(feature = "solutions"), path = "../exercises")]
+#[rustfmt::skip]
+mod exercises {
+    pub mod ex05_split;
+}
+pub use exercises::*;
 
-use anyhow::ensure;
-use common::IndexSet;
 use ex05_split::split_and_loaders;
-use se05::check::{check, run};
-use se05::data::{DataLoader, Dataset};
-use std::collections::BTreeSet;
+use se05::data::DataLoader;
+use se05::grading::exercises::ex05_split::{
+    cases, loader_size, reproducible_case, IndexSet, Loaders, Split,
+};
+use se05::grading::observe::{main as observe_main, observe};
 use std::sync::Arc;
 
 /// The original indices behind a loader's data set (IndexSet items carry them).
 fn indices(loader: &DataLoader) -> anyhow::Result<Vec<usize>> {
     let ds = loader.dataset();
-    (0..ds.len())
+    (0..ds.len().min(100_000))
         .map(|i| Ok(ds.get(i)?.image.double_value(&[0, 0, 0]) as usize))
         .collect()
 }
 
+fn split(n: usize, seed: u64) -> anyhow::Result<Split> {
+    let (train, valid) = split_and_loaders(Arc::new(IndexSet(n)), seed)?;
+    Ok(Split {
+        n,
+        seed,
+        train: indices(&train)?,
+        valid: indices(&valid)?,
+    })
+}
+
 fn main() {
-    run(
+    observe_main(
         5,
         vec![
-            check("sizes_80_20", 2, "n_train = 80 % of the items (n * 8 / 10), the validation part takes the rest.", || {
-                for n in [10usize, 50, 51, 99, 7] {
-                    let (train, valid) = split_and_loaders(Arc::new(IndexSet(n)), 42)?;
-                    let (a, b) = (train.dataset().len(), valid.dataset().len());
-                    ensure!(a + b == n, "{n} items split into {a} + {b}");
-                    let target = n as f64 * 0.8;
-                    ensure!((a as f64 - target).abs() <= 1.0, "{n} items: {a} for training, expected 80 % ≈ {target:.1} (±1)");
-                }
-                Ok(())
+            observe("sizes_80_20", |ctx| {
+                cases(ctx.seed, "sizes_80_20", 5, 5..=300)
+                    .into_iter()
+                    .map(|(n, seed)| {
+                        let (train, valid) = split_and_loaders(Arc::new(IndexSet(n)), seed)?;
+                        Ok((train.dataset().len(), valid.dataset().len()))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
             }),
-            check("disjoint_and_covering", 2, "Use random_split: each item lands in exactly one of the two parts.", || {
-                for (n, seed) in [(50usize, 1u64), (37, 7), (120, 42)] {
-                    let (train, valid) = split_and_loaders(Arc::new(IndexSet(n)), seed)?;
-                    let (a, b) = (indices(&train)?, indices(&valid)?);
-                    let sa: BTreeSet<_> = a.iter().copied().collect();
-                    let sb: BTreeSet<_> = b.iter().copied().collect();
-                    ensure!(sa.len() == a.len() && sb.len() == b.len(), "{n} items: an item appears twice within a part");
-                    ensure!(sa.is_disjoint(&sb), "{n} items: {} items are in both parts", sa.intersection(&sb).count());
-                    ensure!(sa.union(&sb).count() == n, "{n} items: the two parts cover only {} items", sa.union(&sb).count());
-                }
-                Ok(())
+            observe("disjoint_and_covering", |ctx| {
+                cases(ctx.seed, "disjoint_and_covering", 3, 20..=150)
+                    .into_iter()
+                    .map(|(n, seed)| split(n, seed))
+                    .collect::<anyhow::Result<Vec<_>>>()
             }),
-            check("random_and_reproducible", 1, "Split at random with the given seed: the same seed gives the same split, and the split is not simply the first 80 %.", || {
-                let split = |seed| -> anyhow::Result<Vec<usize>> { indices(&split_and_loaders(Arc::new(IndexSet(60)), seed)?.1) };
-                ensure!(split(3)? == split(3)?, "two splits with seed 3 differ");
-                let first: Vec<usize> = (48..60).collect();
-                ensure!(split(3)? != first || split(4)? != first, "the validation part is always the last 20 %: shuffle with random_split");
-                Ok(())
+            observe("random_and_reproducible", |ctx| {
+                let (n, a, b) = reproducible_case(ctx.seed);
+                [a, a, b]
+                    .into_iter()
+                    .map(|seed| split(n, seed))
+                    .collect::<anyhow::Result<Vec<_>>>()
             }),
-            check("loader_settings", 1, "Training: DataLoader::new(train, 16).shuffle(seed); validation: DataLoader::new(valid, 16) without shuffle.", || {
-                let (train, valid) = split_and_loaders(Arc::new(IndexSet(100)), 42)?;
-                ensure!(train.batch_size() == 16 && valid.batch_size() == 16, "batch sizes {} and {}, expected 16 and 16", train.batch_size(), valid.batch_size());
-                ensure!(train.is_shuffled(), "the training loader must shuffle");
-                ensure!(!valid.is_shuffled(), "the validation loader must not shuffle");
-                ensure!(train.len() == 5 && valid.len() == 2, "80 + 20 items in batches of 16 make 5 and 2 batches, got {} and {}", train.len(), valid.len());
-                let mut seen = 0;
+            observe("loader_settings", |ctx| {
+                let n = loader_size(ctx.seed);
+                let (train, valid) = split_and_loaders(Arc::new(IndexSet(n)), ctx.seed)?;
+                let mut valid_yielded = Vec::new();
                 for batch in &valid {
-                    let (x, _) = batch?;
-                    seen += x.size()[0];
+                    valid_yielded.push(batch?.0.size()[0]);
+                    if valid_yielded.len() > 1000 {
+                        break;
+                    }
                 }
-                ensure!(seen == 20, "the validation loader yielded {seen} items, expected 20");
-                Ok(())
+                Ok(Loaders {
+                    n,
+                    train_items: train.dataset().len(),
+                    valid_items: valid.dataset().len(),
+                    train_batch_size: train.batch_size(),
+                    valid_batch_size: valid.batch_size(),
+                    train_shuffled: train.is_shuffled(),
+                    valid_shuffled: valid.is_shuffled(),
+                    train_batches: train.len(),
+                    valid_batches: valid.len(),
+                    valid_yielded,
+                })
             }),
         ],
     )

@@ -8,16 +8,27 @@
 use super::judge::CheckSpec;
 use rand::{Rng, SeedableRng};
 
+pub mod ex01_dataset;
+pub mod ex02_mean_std;
+pub mod ex03_transforms;
+pub mod ex04_augmented_dataset;
+pub mod ex05_split;
 pub mod ex06_double_conv;
 pub mod ex07_down;
 pub mod ex08_up;
 pub mod ex09_unet;
 pub mod ex10_dice_loss;
 pub mod ex11_unet_efficient;
+pub mod fixtures;
 
 /// The checks of exercise `number`, or `None` when it is not graded by a judge yet.
 pub fn specs(number: u32) -> Option<Vec<CheckSpec>> {
     match number {
+        1 => Some(ex01_dataset::specs()),
+        2 => Some(ex02_mean_std::specs()),
+        3 => Some(ex03_transforms::specs()),
+        4 => Some(ex04_augmented_dataset::specs()),
+        5 => Some(ex05_split::specs()),
         6 => Some(ex06_double_conv::specs()),
         7 => Some(ex07_down::specs()),
         8 => Some(ex08_up::specs()),
