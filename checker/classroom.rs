@@ -13,7 +13,7 @@
 //! counts. `duration` is in milliseconds, as the Classroom graders write it;
 //! `max_score` on a test is ours (the reporter ignores it).
 use crate::runner::ExerciseResult;
-use se05::check::Status;
+use se05::grading::Status;
 use serde::Serialize;
 use std::path::Path;
 
@@ -197,6 +197,7 @@ mod tests {
             points_possible: ex.points,
             message: message.into(),
             duration_ms: 9,
+            seed: None,
             checks,
         }
     }

@@ -449,7 +449,7 @@ fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
             .report
             .exercises
             .iter()
-            .filter(|r| r.status != se05::check::Status::Passed)
+            .filter(|r| r.status != se05::grading::Status::Passed)
             .map(|r| format!("ex{:02} {}", r.number, r.status.label()))
             .collect();
         notes.extend(g.notes.iter().cloned());

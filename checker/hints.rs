@@ -94,7 +94,7 @@ pub fn print_list() -> anyhow::Result<()> {
         let status = record
             .map(|r| r.status.clone())
             .unwrap_or_else(|| "not run".to_string());
-        let painted = match serde_json::from_value::<se05::check::Status>(
+        let painted = match serde_json::from_value::<se05::grading::Status>(
             serde_json::Value::String(status.replace(' ', "_")),
         ) {
             Ok(s) => ui::paint(s, &status),

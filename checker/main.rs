@@ -18,7 +18,7 @@ mod weights_cmd;
 
 use clap::{Parser, Subcommand};
 use runner::RunConfig;
-use se05::check::Status;
+use se05::grading::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

@@ -1,7 +1,7 @@
 //! The machine-readable report (`--json FILE`), schema `se05-report/1`, documented
 //! in the README.
 use crate::runner::ExerciseResult;
-use se05::check::Status;
+use se05::grading::Status;
 use serde::Serialize;
 use std::path::Path;
 

@@ -1,17 +1,14 @@
-//! Grades one exercise: compiles its check target with cargo, runs it under a time
-//! limit, and turns the harness's report lines into results.
+//! Grades one exercise: the policy check of its files, compiling its check target with
+//! cargo, running that target's observers in the sandbox, and judging what they
+//! observed (the judge of `se05::grading`; this process never calls exercise code).
 use anyhow::Context;
-use se05::check::{
-    CheckInfo, CheckOutcome, ReportLine, StampedLine, Status, REPORT_ENV, TIMEOUT_ENV,
-};
+use se05::grading::Status;
 use se05::registry::Exercise;
 use serde::Serialize;
-use std::io::Write;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use wait_timeout::ChildExt;
 
 /// Where and how to grade.
 #[derive(Debug, Clone)]
@@ -310,7 +307,10 @@ pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
     };
     let ran = match se05::grading::exercises::specs(ex.number) {
         Some(specs) => observe_and_judge(ex, cfg, &exe, &specs),
-        None => run_checks(ex, cfg, &exe),
+        None => Err(anyhow::anyhow!(
+            "exercise {} has no judge in se05::grading::exercises",
+            ex.number
+        )),
     };
     match ran {
         Ok(mut result) => {
@@ -565,142 +565,6 @@ fn observe_and_judge(
     })
 }
 
-fn run_checks(ex: &Exercise, cfg: &RunConfig, exe: &Path) -> anyhow::Result<ExerciseResult> {
-    let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let report = scratch.path().join("report.jsonl");
-    let output = scratch.path().join("output.txt");
-    let per_check = cfg.check_timeout_s.unwrap_or(ex.timeout_s);
-    let out_file = std::fs::File::create(&output)?;
-    let mut child = Command::new(exe)
-        .current_dir(&cfg.root)
-        .env(REPORT_ENV, &report)
-        .env(TIMEOUT_ENV, per_check.to_string())
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::piped())
-        .stdout(out_file.try_clone()?)
-        .stderr(out_file)
-        .spawn()
-        .with_context(|| {
-            format!(
-                "cannot start the checks of exercise {} ({})",
-                ex.number,
-                exe.display()
-            )
-        })?;
-    // Only the harness reads this token (first thing, from standard input); report
-    // lines without it were not written by the harness and are ignored.
-    let token = format!("{:032x}", rand::random::<u128>());
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = writeln!(stdin, "{token}");
-    }
-    // Each check has its own limit inside the harness; this one catches a harness
-    // that cannot even report (stuck before the first check, or in libtorch).
-    let wall = Duration::from_secs(per_check * 20 + 30);
-    let exit = child.wait_timeout(wall)?;
-    let killed = exit.is_none();
-    if killed {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let (plan, outcomes) = read_report(&report, &token)?;
-    let plan = plan.with_context(|| {
-        let out = std::fs::read_to_string(&output).unwrap_or_default();
-        format!(
-            "the checks of exercise {} did not start:\n{}",
-            ex.number,
-            se05::check::first_lines(&out, 12)
-        )
-    })?;
-    let process_note = match exit {
-        None => format!("the checks were stopped after {} s", wall.as_secs()),
-        Some(status) if status.code().is_none() => {
-            let out = std::fs::read_to_string(&output).unwrap_or_default();
-            let tail: Vec<&str> = out
-                .lines()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            format!(
-                "the check process died ({status}); last output:\n{}",
-                tail.join("\n")
-            )
-        }
-        Some(_) => "the check process stopped before reaching this check".to_string(),
-    };
-    let checks: Vec<CheckResult> = plan
-        .iter()
-        .map(|info| {
-            let outcome = outcomes.iter().find(|o| o.name == info.name);
-            let (status, message, duration_ms) = match outcome {
-                Some(o) => (o.status, o.message.clone(), o.duration_ms),
-                None if killed => (Status::TimedOut, process_note.clone(), 0),
-                None => (Status::Crashed, process_note.clone(), 0),
-            };
-            CheckResult {
-                name: info.name.clone(),
-                status,
-                points_earned: if status == Status::Passed {
-                    info.points
-                } else {
-                    0
-                },
-                points_possible: info.points,
-                message,
-                hint: info.hint.clone(),
-                duration_ms,
-            }
-        })
-        .collect();
-    let statuses: Vec<Status> = checks.iter().map(|c| c.status).collect();
-    Ok(ExerciseResult {
-        number: ex.number,
-        slug: ex.slug.to_string(),
-        title: ex.title.to_string(),
-        file: String::new(),
-        status: Status::summarise(&statuses),
-        points_earned: checks.iter().map(|c| c.points_earned).sum(),
-        points_possible: ex.points,
-        message: String::new(),
-        duration_ms: 0,
-        seed: None,
-        checks,
-    })
-}
-
-/// The plan and the outcomes of a report file: only lines stamped with `token`, the
-/// first plan, and the first outcome of each check.
-fn read_report(
-    path: &Path,
-    token: &str,
-) -> anyhow::Result<(Option<Vec<CheckInfo>>, Vec<CheckOutcome>)> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut plan = None;
-    let mut outcomes: Vec<CheckOutcome> = Vec::new();
-    for line in text.lines() {
-        // A line that does not parse was cut short by a killed process.
-        let Ok(stamped) = serde_json::from_str::<StampedLine>(line) else {
-            continue;
-        };
-        if stamped.token != token {
-            continue;
-        }
-        match stamped.line {
-            ReportLine::Plan { checks, .. } => {
-                plan.get_or_insert(checks);
-            }
-            ReportLine::Outcome(o) => {
-                if !outcomes.iter().any(|known| known.name == o.name) {
-                    outcomes.push(o);
-                }
-            }
-        }
-    }
-    Ok((plan, outcomes))
-}
-
 /// Grades the exercises in `numbers` (ascending) and whatever they depend on,
 /// marking an exercise blocked when one of its dependencies did not pass (unless
 /// `respect_dependencies` is false).
@@ -743,19 +607,6 @@ pub fn grade_all(
 mod tests {
     use super::*;
 
-    fn line(token: &str, name: &str, status: Status) -> String {
-        serde_json::to_string(&StampedLine {
-            token: token.into(),
-            line: ReportLine::Outcome(CheckOutcome {
-                name: name.into(),
-                status,
-                message: String::new(),
-                duration_ms: 1,
-            }),
-        })
-        .unwrap()
-    }
-
     #[test]
     fn variables_of_cargo_run_are_not_passed_on() {
         for name in [
@@ -775,38 +626,5 @@ mod tests {
         ] {
             assert!(!set_by_cargo_run(name), "{name}");
         }
-    }
-
-    #[test]
-    fn forged_and_repeated_lines_are_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.jsonl");
-        let plan = serde_json::to_string(&StampedLine {
-            token: "good".into(),
-            line: ReportLine::Plan {
-                exercise: 6,
-                checks: vec![CheckInfo {
-                    name: "a".into(),
-                    points: 1,
-                    hint: "h".into(),
-                }],
-            },
-        })
-        .unwrap();
-        let text = [
-            line("forged", "a", Status::Passed),
-            plan,
-            line("good", "a", Status::Failed),
-            line("good", "a", Status::Passed),
-            "{\"token\":\"good\",\"outc".to_string(),
-        ]
-        .join("\n");
-        std::fs::write(&path, text).unwrap();
-        let (plan, outcomes) = read_report(&path, "good").unwrap();
-        assert_eq!(plan.unwrap().len(), 1);
-        assert_eq!(outcomes.len(), 1);
-        assert_eq!(outcomes[0].status, Status::Failed);
-        let (plan, outcomes) = read_report(&path, "other").unwrap();
-        assert!(plan.is_none() && outcomes.is_empty());
     }
 }

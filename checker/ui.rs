@@ -2,7 +2,7 @@
 //! did not pass, and a summary table.
 use crate::runner::{CheckResult, ExerciseResult};
 use colored::{ColoredString, Colorize};
-use se05::check::Status;
+use se05::grading::Status;
 use se05::registry;
 use std::io::IsTerminal;
 

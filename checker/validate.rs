@@ -4,7 +4,7 @@
 use crate::runner::{self, ExerciseResult, RunConfig};
 use crate::ui;
 use colored::Colorize;
-use se05::check::Status;
+use se05::grading::Status;
 use se05::registry::EXERCISES;
 use std::process::Command;
 
@@ -40,7 +40,7 @@ fn problems(results: &[ExerciseResult], solutions: bool) -> Vec<String> {
                 r.number,
                 r.file,
                 r.status.label(),
-                se05::check::first_lines(&r.message, 3)
+                se05::grading::judge::first_lines(&r.message, 3)
             ));
         }
         for c in &r.checks {
@@ -56,7 +56,7 @@ fn problems(results: &[ExerciseResult], solutions: bool) -> Vec<String> {
                     r.number,
                     c.name,
                     c.status.label(),
-                    se05::check::first_lines(&c.message, 2)
+                    se05::grading::judge::first_lines(&c.message, 2)
                 ));
             }
             if !solutions && c.status == Status::Passed {

@@ -9,7 +9,7 @@
 use crate::runner::{self, RunConfig};
 use crate::ui;
 use colored::Colorize;
-use se05::check::Status;
+use se05::grading::Status;
 use se05::progress::Progress;
 use se05::registry::{self, EXERCISES};
 use std::path::{Path, PathBuf};

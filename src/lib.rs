@@ -4,7 +4,6 @@
 //! everything students use but do not write. It never includes student code, so the
 //! checker always builds whatever state the exercises are in.
 
-pub mod check;
 pub mod checkpoint;
 pub mod data;
 pub mod download;

@@ -191,6 +191,16 @@ pub fn short_error(message: &str) -> String {
     out
 }
 
+/// The first `max_lines` non-empty lines of a long message, with "…" when cut.
+pub fn first_lines(message: &str, max_lines: usize) -> String {
+    let lines: Vec<&str> = message.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = lines[..lines.len().min(max_lines)].join("\n");
+    if lines.len() > max_lines {
+        out.push_str("\n  …");
+    }
+    out
+}
+
 /// A line of a C++ backtrace (`frame #3: at::native::cat(...) + 0x1f (0x7f… in …)`).
 fn is_cpp_frame(line: &str) -> bool {
     let t = line.trim_start();
