@@ -287,6 +287,8 @@ fn limits_from_lookup(
 /// Set once a namespace setup failed after `unshare` (mappings refused): later runs of
 /// this process go straight to the fallback instead of paying for a second start.
 static NAMESPACES_BROKEN: AtomicBool = AtomicBool::new(false);
+/// Set once a run got its namespaces.
+static NAMESPACES_WORKED: AtomicBool = AtomicBool::new(false);
 
 /// How long the supervisor gets to clean up after the wall clock before it is killed.
 const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -532,8 +534,10 @@ fn build_plan(
         rlimits.push((libc::RLIMIT_DATA, bytes as libc::rlim_t));
     }
     let nproc = limits.processes as libc::rlim_t;
-    // Root is exempt from RLIMIT_NPROC; otherwise the fallback counts all the user's tasks.
-    let nproc_fallback = if uid == 0 {
+    // The fallback's RLIMIT_NPROC counts all the user's tasks. (Root of the initial user
+    // namespace is exempt, but uid 0 may be root of a nested one: count regardless.) Once
+    // namespaces have worked in this process, the fallback is not expected: skip the scan.
+    let nproc_fallback = if NAMESPACES_WORKED.load(Ordering::Relaxed) {
         nproc
     } else {
         nproc.saturating_add(tasks_of_current_user() as libc::rlim_t)
@@ -689,6 +693,7 @@ fn run_once(
     for &(tag, a, b) in &records {
         match tag {
             REC_NS_REFUSED => return Ok(Attempt::NamespaceRefused(a)),
+            REC_MODE if a == 1 => NAMESPACES_WORKED.store(true, Ordering::Relaxed),
             REC_MODE if a == 0 && try_namespaces => warnings.push(format!(
                 "sandbox: no user/PID namespace ({}): background processes are tracked \
                  through a subreaper instead, and the network stays reachable",
@@ -970,7 +975,14 @@ unsafe fn signal_set(signals: &[i32]) -> libc::sigset_t {
     set
 }
 
-unsafe fn unblock_all_signals() {
+/// Default dispositions and an empty mask: ignored signals would stay ignored across
+/// execve.
+unsafe fn reset_signals() {
+    for signal in 1..32 {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
     let empty = signal_set(&[]);
     libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
 }
@@ -1018,6 +1030,8 @@ fn supervisor(plan: &ChildPlan) -> io::Result<()> {
             report(plan.status_fd, REC_MODE, 0, libc::ENOSYS);
         }
 
+        // waitpid needs SIGCHLD not ignored.
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
         let watched = signal_set(&[libc::SIGUSR1, libc::SIGCHLD]);
         libc::sigprocmask(libc::SIG_BLOCK, &watched, std::ptr::null_mut());
         if !namespaces {
@@ -1162,7 +1176,7 @@ unsafe fn namespace_init(plan: &ChildPlan) -> ! {
 
 /// The program's process: limits, Landlock, execve.
 unsafe fn program(plan: &ChildPlan, namespaces: bool) -> ! {
-    unblock_all_signals();
+    reset_signals();
     libc::prctl(
         libc::PR_SET_PDEATHSIG,
         libc::SIGKILL as libc::c_ulong,
