@@ -451,6 +451,14 @@ fn landlock_ruleset(writable: &[PathBuf]) -> anyhow::Result<Option<OwnedFd>> {
     Ok(ruleset.into())
 }
 
+/// Root of the initial user namespace, which `RLIMIT_NPROC` does not apply to.
+fn initial_root() -> bool {
+    let uid = unsafe { libc::getuid() };
+    uid == 0
+        && std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|map| map.split_whitespace().eq(["0", "0", "4294967295"]))
+}
+
 /// Tasks (threads included) that the real user runs now, for the fallback's
 /// `RLIMIT_NPROC`.
 fn tasks_of_current_user() -> u64 {
@@ -534,10 +542,10 @@ fn build_plan(
         rlimits.push((libc::RLIMIT_DATA, bytes as libc::rlim_t));
     }
     let nproc = limits.processes as libc::rlim_t;
-    // The fallback's RLIMIT_NPROC counts all the user's tasks. (Root of the initial user
-    // namespace is exempt, but uid 0 may be root of a nested one: count regardless.) Once
-    // namespaces have worked in this process, the fallback is not expected: skip the scan.
-    let nproc_fallback = if NAMESPACES_WORKED.load(Ordering::Relaxed) {
+    // The fallback's RLIMIT_NPROC counts all the user's tasks, so it is raised by their
+    // number. Root of the initial user namespace is exempt (uid 0 of a nested one is
+    // not). Once namespaces have worked in this process, the fallback is not expected.
+    let nproc_fallback = if NAMESPACES_WORKED.load(Ordering::Relaxed) || initial_root() {
         nproc
     } else {
         nproc.saturating_add(tasks_of_current_user() as libc::rlim_t)

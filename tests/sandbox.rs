@@ -341,6 +341,7 @@ fn startup_overhead() {
         } else {
             "sandbox (fallback)"
         };
+        println!("{name:>22}: first run {:.2?}", times[0]);
         summary(name, times);
     }
 }
