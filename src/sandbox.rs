@@ -18,7 +18,9 @@
 //!   orphaned descendant is re-parented to it, and it kills and reaps them all, from
 //!   `/proc/thread-self/children`, before it reports; a warning says the fallback was
 //!   taken. If the calling thread dies (the checker is killed), the supervisor gets a
-//!   parent-death signal and kills the run.
+//!   parent-death signal and kills the run. One hole is left in the fallback only: if
+//!   the supervisor itself is SIGKILLed, the program dies (parent-death signal) but its
+//!   own children are re-parented to the system's init and live on.
 //! - **Limits** ([`Limits`]): a wall clock for the whole run; `RLIMIT_DATA` for memory;
 //!   `RLIMIT_FSIZE` for files; `RLIMIT_NPROC` for processes; `RLIMIT_CORE` = 0 so a
 //!   crash writes no core file. `RLIMIT_NPROC` counts threads too and is not enforced
@@ -1030,6 +1032,17 @@ fn supervisor(plan: &ChildPlan) -> io::Result<()> {
                     libc::_exit(0);
                 }
                 namespaces = true;
+                // New credentials may clear the parent-death signal: set it again.
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGUSR1 as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                if libc::getppid() != plan.parent_pid {
+                    libc::_exit(1);
+                }
                 report(plan.status_fd, REC_MODE, 1, 0);
             } else {
                 report(plan.status_fd, REC_MODE, 0, errno());
