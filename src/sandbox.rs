@@ -18,7 +18,9 @@
 //!   orphaned descendant is re-parented to it, and it kills and reaps them all, from
 //!   `/proc/thread-self/children`, before it reports; a warning says the fallback was
 //!   taken. If the calling thread dies (the checker is killed), the supervisor gets a
-//!   parent-death signal and kills the run.
+//!   parent-death signal and kills the run. One hole is left in the fallback only: if
+//!   the supervisor itself is SIGKILLed, the program dies (parent-death signal) but its
+//!   own children are re-parented to the system's init and live on.
 //! - **Limits** ([`Limits`]): a wall clock for the whole run; `RLIMIT_DATA` for memory;
 //!   `RLIMIT_FSIZE` for files; `RLIMIT_NPROC` for processes; `RLIMIT_CORE` = 0 so a
 //!   crash writes no core file. `RLIMIT_NPROC` counts threads too and is not enforced
@@ -291,6 +293,8 @@ fn limits_from_lookup(
 /// Set once a namespace setup failed after `unshare` (mappings refused): later runs of
 /// this process go straight to the fallback instead of paying for a second start.
 static NAMESPACES_BROKEN: AtomicBool = AtomicBool::new(false);
+/// Set once a run got its namespaces.
+static NAMESPACES_WORKED: AtomicBool = AtomicBool::new(false);
 
 /// How long the supervisor gets to clean up after the wall clock before it is killed.
 const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -453,6 +457,14 @@ fn landlock_ruleset(writable: &[PathBuf]) -> anyhow::Result<Option<OwnedFd>> {
     Ok(ruleset.into())
 }
 
+/// Root of the initial user namespace, which `RLIMIT_NPROC` does not apply to.
+fn initial_root() -> bool {
+    let uid = unsafe { libc::getuid() };
+    uid == 0
+        && std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|map| map.split_whitespace().eq(["0", "0", "4294967295"]))
+}
+
 /// Tasks (threads included) that the real user runs now, for the fallback's
 /// `RLIMIT_NPROC`.
 fn tasks_of_current_user() -> u64 {
@@ -536,8 +548,10 @@ fn build_plan(
         rlimits.push((libc::RLIMIT_DATA, bytes as libc::rlim_t));
     }
     let nproc = limits.processes as libc::rlim_t;
-    // Root is exempt from RLIMIT_NPROC; otherwise the fallback counts all the user's tasks.
-    let nproc_fallback = if uid == 0 {
+    // The fallback's RLIMIT_NPROC counts all the user's tasks, so it is raised by their
+    // number. Root of the initial user namespace is exempt (uid 0 of a nested one is
+    // not). Once namespaces have worked in this process, the fallback is not expected.
+    let nproc_fallback = if NAMESPACES_WORKED.load(Ordering::Relaxed) || initial_root() {
         nproc
     } else {
         nproc.saturating_add(tasks_of_current_user() as libc::rlim_t)
@@ -702,6 +716,7 @@ fn run_once(
     for &(tag, a, b) in &records {
         match tag {
             REC_NS_REFUSED => return Ok(Attempt::NamespaceRefused(a)),
+            REC_MODE if a == 1 => NAMESPACES_WORKED.store(true, Ordering::Relaxed),
             REC_MODE if a == 0 && try_namespaces => warnings.push(format!(
                 "sandbox: no user/PID namespace ({}): background processes are tracked \
                  through a subreaper instead, and the network stays reachable",
@@ -983,7 +998,14 @@ unsafe fn signal_set(signals: &[i32]) -> libc::sigset_t {
     set
 }
 
-unsafe fn unblock_all_signals() {
+/// Default dispositions and an empty mask: ignored signals would stay ignored across
+/// execve.
+unsafe fn reset_signals() {
+    for signal in 1..32 {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
     let empty = signal_set(&[]);
     libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
 }
@@ -1023,6 +1045,17 @@ fn supervisor(plan: &ChildPlan) -> io::Result<()> {
                     libc::_exit(0);
                 }
                 namespaces = true;
+                // New credentials may clear the parent-death signal: set it again.
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGUSR1 as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                if libc::getppid() != plan.parent_pid {
+                    libc::_exit(1);
+                }
                 report(plan.status_fd, REC_MODE, 1, 0);
             } else {
                 report(plan.status_fd, REC_MODE, 0, errno());
@@ -1031,6 +1064,8 @@ fn supervisor(plan: &ChildPlan) -> io::Result<()> {
             report(plan.status_fd, REC_MODE, 0, libc::ENOSYS);
         }
 
+        // waitpid needs SIGCHLD not ignored.
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
         let watched = signal_set(&[libc::SIGUSR1, libc::SIGCHLD]);
         libc::sigprocmask(libc::SIG_BLOCK, &watched, std::ptr::null_mut());
         if !namespaces {
@@ -1175,7 +1210,7 @@ unsafe fn namespace_init(plan: &ChildPlan) -> ! {
 
 /// The program's process: limits, Landlock, execve.
 unsafe fn program(plan: &ChildPlan, namespaces: bool) -> ! {
-    unblock_all_signals();
+    reset_signals();
     libc::prctl(
         libc::PR_SET_PDEATHSIG,
         libc::SIGKILL as libc::c_ulong,

@@ -275,3 +275,73 @@ fn a_libtorch_check_target_runs_under_the_default_limits() {
     );
     assert!(done.success(), "{done:?}");
 }
+
+/// A manual probe for setups a test cannot arrange (another user, namespaces refused):
+/// runs the shell script in SE05_SANDBOX_PROBE with the limits from the environment
+/// (`se05::sandbox::limits_from_env`) and prints what happened; it fails if the run
+/// cannot be set up or the script does not exit with SE05_SANDBOX_PROBE_EXIT (default 0).
+#[test]
+#[ignore = "manual probe: needs SE05_SANDBOX_PROBE"]
+fn probe() {
+    let script = std::env::var("SE05_SANDBOX_PROBE").expect("SE05_SANDBOX_PROBE");
+    let expected: i32 = std::env::var("SE05_SANDBOX_PROBE_EXIT")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(0);
+    let mut spec = Spec::new("sh", "/");
+    spec.args = vec!["-c".into(), script.into()];
+    spec.limits = sandbox::limits_from_env(Limits::default()).unwrap();
+    let done = sandbox::run(&spec).unwrap();
+    println!("{}", done.output.render());
+    println!(
+        "exit {:?}, limit {:?}, {:?}, warnings {:?}",
+        done.exit, done.limit_hit, done.elapsed, done.warnings
+    );
+    assert_eq!(done.exit, Exit::Code(expected));
+}
+
+/// Prints the time of starting `true` through the sandbox (both ways) and through a
+/// plain `Command`, median and minimum of SE05_SANDBOX_BENCH_RUNS runs (default 50).
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn startup_overhead() {
+    let runs: usize = std::env::var("SE05_SANDBOX_BENCH_RUNS")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = |name: &str, mut times: Vec<Duration>| {
+        times.sort();
+        println!(
+            "{name:>22}: median {:>8.2?}  min {:>8.2?}  max {:>8.2?}  ({runs} runs)",
+            times[runs / 2],
+            times[0],
+            times[runs - 1]
+        );
+    };
+    let mut plain = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let status = std::process::Command::new("true").status().unwrap();
+        plain.push(t.elapsed());
+        assert!(status.success());
+    }
+    summary("plain Command", plain);
+    for namespaces in [true, false] {
+        let mut spec = Spec::new("true", dir.path());
+        spec.writable = vec![dir.path().to_path_buf()];
+        spec.namespaces = namespaces;
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let done = sandbox::run(&spec).unwrap();
+            times.push(t.elapsed());
+            assert!(done.success() && done.warnings.is_empty(), "{done:?}");
+        }
+        let name = if namespaces {
+            "sandbox (namespaces)"
+        } else {
+            "sandbox (fallback)"
+        };
+        println!("{name:>22}: first run {:.2?}", times[0]);
+        summary(name, times);
+    }
+}
