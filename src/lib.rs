@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod isic_fetch;
 pub mod layers;
 pub mod models;
+pub mod policy;
 pub mod progress;
 pub mod registry;
 pub mod summary;
