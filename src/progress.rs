@@ -2,9 +2,12 @@
 //!
 //! One JSON document holds the latest result of every exercise and quiz. It lives at
 //! `<crate root>/.se05/progress.json` (git-ignored) unless the environment variable
-//! `SE05_PROGRESS` names another file. Writes are atomic: the new content goes to a
-//! temporary file in the same directory, is flushed to disk, and then renamed over the
-//! old file, so an interrupted run never leaves a half-written progress file behind.
+//! `SE05_PROGRESS` names another file. Writes are atomic ([`crate::fsutil::write_atomic`]:
+//! a temporary file in the same directory, flushed, renamed over the old file), so an
+//! interrupted run never leaves a half-written progress file behind, and a reader never
+//! needs a lock. [`Progress::update`] holds an exclusive advisory lock on
+//! `progress.json.lock` beside the file for its whole read-modify-write, so parallel
+//! `quiz` and `checker` runs never lose each other's records.
 //!
 //! ```no_run
 //! use se05::progress::Progress;
@@ -14,10 +17,10 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{ErrorKind, Write};
+use std::fs::{self, TryLockError};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,53 @@ pub struct QuizRecord {
     pub last_run_unix: u64,
 }
 
+/// How long [`Progress::update`] waits for another process to release the lock.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens (creating it and its folder when needed) and exclusively locks `lock_path`;
+/// the lock lasts as long as the returned file is open. Returns `None` when the
+/// filesystem does not support locking (after a warning).
+fn lock_exclusive(lock_path: &Path, timeout: Duration) -> Result<Option<fs::File>> {
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(TryLockError::WouldBlock) => anyhow::bail!(
+                "another se05 process has held the lock {} for over {} s; \
+                 wait for it to finish (or end it) and run again",
+                lock_path.display(),
+                timeout.as_secs()
+            ),
+            Err(TryLockError::Error(e)) if e.kind() == ErrorKind::Unsupported => {
+                eprintln!(
+                    "warning: this filesystem cannot lock {}; progress is saved without a lock",
+                    lock_path.display()
+                );
+                return Ok(None);
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+            }
+        }
+    }
+}
+
 fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -117,45 +167,33 @@ impl Progress {
         })
     }
 
-    /// Writes the progress file atomically, creating its directory when needed.
+    /// Writes the progress file atomically (see [`crate::fsutil::write_atomic`]),
+    /// creating its directory when needed. This replaces the file whatever another
+    /// process wrote meanwhile; to change a record, use [`Progress::update`].
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-        let json = serde_json::to_string_pretty(self).context("cannot serialise progress")?;
+        let mut json = serde_json::to_string_pretty(self).context("cannot serialise progress")?;
+        json.push('\n');
+        crate::fsutil::write_atomic(path, json.as_bytes())
+            .with_context(|| format!("cannot save the progress file {}", path.display()))
+    }
 
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".progress-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        // tempfile creates 0600 files; a progress file is ordinary data (0644).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = tmp
-                .as_file()
-                .set_permissions(fs::Permissions::from_mode(0o644));
-        }
-        tmp.write_all(json.as_bytes())
-            .and_then(|_| tmp.write_all(b"\n"))
-            .and_then(|_| tmp.as_file().sync_all())
-            .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
-        tmp.persist(path)
-            .map_err(|e| e.error)
-            .with_context(|| format!("cannot replace the progress file {}", path.display()))?;
-        // Make the rename itself durable where the platform allows syncing a directory.
-        if let Ok(d) = fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+    /// The lock file that guards `path`: the same name with `.lock` added, beside it.
+    /// It stays in place (removing it would let two writers lock different files).
+    pub fn lock_path(path: &Path) -> PathBuf {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        path.with_file_name(name)
     }
 
     /// Load, apply `f`, save; returns the saved progress.
+    ///
+    /// The whole read-modify-write holds an exclusive advisory lock on
+    /// [`Progress::lock_path`], so concurrent `quiz` and `checker` runs (threads or
+    /// processes) never lose each other's records. It waits up to
+    /// [`LOCK_TIMEOUT`] for the lock, then gives up with an error naming the lock
+    /// file. On a filesystem without locks it warns and goes on unlocked.
     pub fn update(path: &Path, f: impl FnOnce(&mut Progress)) -> Result<Progress> {
+        let _lock = lock_exclusive(&Progress::lock_path(path), LOCK_TIMEOUT)?;
         let mut progress = Progress::load(path)?;
         f(&mut progress);
         progress.save(path)?;
@@ -287,6 +325,74 @@ mod tests {
         let p = Progress::update(&path, |p| p.record_exercise(1, "passed", 5.0, 5.0)).unwrap();
         assert_eq!(p.quizzes[&3].best_score, 4);
         assert_eq!(Progress::load(&path).unwrap(), p);
+    }
+
+    /// 50 threads update the same file at once, each through its own open lock
+    /// file: every record survives.
+    #[test]
+    fn fifty_concurrent_updates_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state").join("progress.json");
+        let barrier = std::sync::Barrier::new(50);
+        std::thread::scope(|s| {
+            for i in 0..50u32 {
+                let (path, barrier) = (&path, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    Progress::update(path, |p| {
+                        p.record_exercise(i, "passed", i as f64, 50.0);
+                        p.record_quiz(1, i % 7, 6);
+                    })
+                    .unwrap();
+                });
+            }
+        });
+        let p = Progress::load(&path).unwrap();
+        assert_eq!(p.exercises.len(), 50);
+        assert!((0..50).all(|i| p.exercises[&i].points == i as f64));
+        assert_eq!(p.quizzes[&1].attempts, 50);
+        let mut names: Vec<String> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["progress.json", "progress.json.lock"]);
+    }
+
+    /// While another holder keeps the lock, an update waits and then fails with a
+    /// message naming the lock file, leaving the progress file as it was.
+    #[test]
+    fn a_held_lock_blocks_writers_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("progress.json");
+        Progress::update(&path, |p| p.record_quiz(2, 1, 6)).unwrap();
+        let before = fs::read_to_string(&path).unwrap();
+        let lock = Progress::lock_path(&path);
+        assert_eq!(lock, dir.path().join("progress.json.lock"));
+
+        let held = lock_exclusive(&lock, Duration::from_secs(1))
+            .unwrap()
+            .unwrap();
+        let start = Instant::now();
+        let err = lock_exclusive(&lock, Duration::from_millis(200)).unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        let msg = format!("{err:#}");
+        assert!(msg.contains(&lock.display().to_string()), "{msg}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), before);
+
+        // A writer that starts while the lock is held finishes once it is released.
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| Progress::update(&path, |p| p.record_quiz(2, 5, 6)));
+            std::thread::sleep(Duration::from_millis(100));
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                before,
+                "wrote under a held lock"
+            );
+            drop(held);
+            writer.join().unwrap().unwrap();
+        });
+        assert_eq!(Progress::load(&path).unwrap().quizzes[&2].attempts, 2);
     }
 
     #[test]
