@@ -124,6 +124,11 @@ struct Args {
     no_cache: bool,
     #[arg(long, hide = true)]
     floor_after: bool,
+    /// Internal: batches the child's loaders prepare ahead (0: none, as before
+    /// prefetching existed). Reduced-size JPEG decoding is switched with the
+    /// environment variable SE05_JPEG_DRAFT=0.
+    #[arg(long, hide = true, default_value_t = se05::data::loader::DEFAULT_PREFETCH)]
+    prefetch: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -185,6 +190,8 @@ fn child(args: &Args, mode: &str) -> Result<Value> {
         "threads": tch::get_num_threads(),
         "rayon_threads": rayon::current_num_threads(),
         "decode_cache": cache::is_enabled(),
+        "jpeg_draft": se05::data::image::draft_decoding(),
+        "prefetch": args.prefetch,
         "cache": cache::stats().to_string(),
         "peak_rss_kib": peak_rss_kib(),
         "cpu_seconds": cpu_seconds(),
@@ -337,7 +344,7 @@ const PROFILE_STAGES: [&str; 8] = [
 
 fn child_loader(args: &Args, root: &Path) -> Result<Value> {
     let t0 = Instant::now();
-    let train_dl = training_split(root)?;
+    let train_dl = training_split(root)?.prefetch(args.prefetch);
     let setup = t0.elapsed().as_secs_f64();
     let (mut epochs, mut per_batch) = (Vec::new(), Vec::new());
     for _ in 0..args.loader_epochs {
@@ -373,7 +380,9 @@ fn child_train(args: &Args, root: &Path) -> Result<Value> {
         .min(split.len());
     // A fixed subset (the first n items of the split) keeps every epoch a full pass.
     let subset = Subset::new(split, (0..n).collect())?;
-    let train_dl = DataLoader::new(subset, BATCH).shuffle(SEED);
+    let train_dl = DataLoader::new(subset, BATCH)
+        .shuffle(SEED)
+        .prefetch(args.prefetch);
     let vs = nn::VarStore::new(Device::Cpu);
     let model: Box<dyn ModuleT> = match args.model.as_str() {
         "unet" => Box::new(ex09_unet::UNet::new(&vs.root(), 3, 1)),

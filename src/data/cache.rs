@@ -1,6 +1,6 @@
 //! Process-wide decode cache: each source file is decoded once per process and its
 //! resized copy kept, keyed by (path, file length and modification time, colour mode,
-//! target size, interpolation).
+//! target size, interpolation, whether JPEGs were decoded at reduced size).
 //!
 //! A pipeline whose first step is `Resize` asks the cache for its input instead of
 //! decoding the file ([`super::Compose::apply`] with an [`ImageFile`]). Because Resize
@@ -31,6 +31,8 @@ struct Key {
     height: usize,
     width: usize,
     interp: Interpolation,
+    /// Reduced-size JPEG decoding was on ([`super::image::set_draft_decoding`]).
+    draft: bool,
 }
 
 /// A cached, resized copy of a file.
@@ -163,6 +165,7 @@ pub fn resized(
         height,
         width,
         interp,
+        draft: super::image::draft_decoding(),
     };
     if let Some(hit) = c.map.read().ok().and_then(|m| m.get(&key).cloned()) {
         c.hits.fetch_add(1, Ordering::Relaxed);

@@ -10,6 +10,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 pub use image::{GrayImage, RgbImage};
@@ -207,6 +209,16 @@ pub enum ColorMode {
     Gray,
 }
 
+impl ColorMode {
+    /// 3 or 1.
+    pub fn channels(self) -> usize {
+        match self {
+            ColorMode::Rgb => 3,
+            ColorMode::Gray => 1,
+        }
+    }
+}
+
 /// An image file opened lazily, like PIL's `Image.open`: nothing is decoded until a
 /// transform pipeline (or [`ImageFile::decode`]) needs the pixels. Pipelines whose
 /// first step is `Resize` fetch the resized copy from the process-wide decode cache,
@@ -257,24 +269,59 @@ impl ImageFile {
 
     /// Decodes the file and resizes it to `height × width` in one go (values in
     /// `[0, 1]`); returns the file's own `(height, width)` too.
+    ///
+    /// With bilinear (antialiased) resizing of a JPEG that is at least twice the target
+    /// size on both axes, the JPEG is decoded at 1/2, 1/4 or 1/8 of its size first
+    /// (see [`draft_denominator`] and [`set_draft_decoding`]) and that smaller copy is
+    /// resized exactly as the full one would be.
     pub fn decode_resized(
         &self,
         height: usize,
         width: usize,
         interp: super::functional::Interpolation,
     ) -> Result<((usize, usize), FloatImage)> {
-        let (raw, h, w, c) = match self.mode {
+        self.decode_resized_with(height, width, interp, draft_decoding())
+    }
+
+    /// [`decode_resized`](Self::decode_resized) with reduced-size JPEG decoding allowed
+    /// or not, whatever [`set_draft_decoding`] says (to compare the two).
+    pub fn decode_resized_with(
+        &self,
+        height: usize,
+        width: usize,
+        interp: super::functional::Interpolation,
+        allow_draft: bool,
+    ) -> Result<((usize, usize), FloatImage)> {
+        let (bytes, format) = read_checked(&self.path)?;
+        if allow_draft
+            && interp == super::functional::Interpolation::Bilinear
+            && format == image::ImageFormat::Jpeg
+        {
+            if let Some(draft) = decode_jpeg_draft(&bytes, (height, width), self.mode) {
+                let image = super::functional::resize_u8(
+                    &draft.pixels,
+                    (draft.size.0, draft.size.1, self.mode.channels()),
+                    height,
+                    width,
+                    interp,
+                );
+                return Ok((draft.source_size, image));
+            }
+        }
+        let decoded = decode_bytes(&self.path, &bytes, format)?;
+        let (raw, h, w) = match self.mode {
             ColorMode::Rgb => {
-                let im = load_rgb(&self.path)?;
+                let im = decoded.into_rgb8();
                 let (h, w) = (im.height() as usize, im.width() as usize);
-                (im.into_raw(), h, w, 3)
+                (im.into_raw(), h, w)
             }
             ColorMode::Gray => {
-                let im = load_gray(&self.path)?;
+                let im = into_gray(decoded);
                 let (h, w) = (im.height() as usize, im.width() as usize);
-                (im.into_raw(), h, w, 1)
+                (im.into_raw(), h, w)
             }
         };
+        let c = self.mode.channels();
         let image = super::functional::resize_u8(&raw, (h, w, c), height, width, interp);
         Ok(((h, w), image))
     }
@@ -297,22 +344,36 @@ pub fn load_rgb(path: impl AsRef<Path>) -> Result<RgbImage> {
 ///
 /// Colour files are converted with PIL's `convert("L")` weights (0.299, 0.587, 0.114).
 pub fn load_gray(path: impl AsRef<Path>) -> Result<GrayImage> {
-    let decoded = decode(path.as_ref())?;
-    Ok(match decoded {
+    Ok(into_gray(decode(path.as_ref())?))
+}
+
+/// PIL's `convert("L")` of one RGB pixel: `(299 R + 587 G + 114 B) / 1000`, rounded.
+#[inline]
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114 + 500) / 1000) as u8
+}
+
+fn into_gray(decoded: image::DynamicImage) -> GrayImage {
+    match decoded {
         image::DynamicImage::ImageLuma8(gray) => gray,
         other if !other.color().has_color() => other.into_luma8(),
         other => {
             let rgb = other.into_rgb8();
             GrayImage::from_fn(rgb.width(), rgb.height(), |x, y| {
                 let [r, g, b] = rgb.get_pixel(x, y).0;
-                let l = (r as u32 * 299 + g as u32 * 587 + b as u32 * 114 + 500) / 1000;
-                image::Luma([l as u8])
+                image::Luma([luma(r, g, b)])
             })
         }
-    })
+    }
 }
 
 fn decode(path: &Path) -> Result<image::DynamicImage> {
+    let (bytes, format) = read_checked(path)?;
+    decode_bytes(path, &bytes, format)
+}
+
+/// The file's bytes and format; refuses unknown formats and truncated JPEGs.
+fn read_checked(path: &Path) -> Result<(Vec<u8>, image::ImageFormat)> {
     let bytes = std::fs::read(path).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot read the file ({e}); check the path and permissions",
@@ -331,11 +392,106 @@ fn decode(path: &Path) -> Result<image::DynamicImage> {
             path.display()
         );
     }
-    image::load_from_memory_with_format(&bytes, format).map_err(|e| {
+    Ok((bytes, format))
+}
+
+fn decode_bytes(
+    path: &Path,
+    bytes: &[u8],
+    format: image::ImageFormat,
+) -> Result<image::DynamicImage> {
+    image::load_from_memory_with_format(bytes, format).map_err(|e| {
         anyhow::anyhow!(
             "{}: corrupt {format:?} image ({e}); download or regenerate it",
             path.display()
         )
+    })
+}
+
+static DRAFT_DECODING: OnceLock<AtomicBool> = OnceLock::new();
+
+fn draft_flag() -> &'static AtomicBool {
+    DRAFT_DECODING.get_or_init(|| {
+        AtomicBool::new(std::env::var("SE05_JPEG_DRAFT").map_or(true, |v| v != "0"))
+    })
+}
+
+/// Turns reduced-size JPEG decoding before a shrinking Resize on or off for the whole
+/// process (on by default; the environment variable `SE05_JPEG_DRAFT=0` turns it off).
+/// Entries of the decode cache remember which way they were made.
+pub fn set_draft_decoding(enabled: bool) {
+    draft_flag().store(enabled, Ordering::SeqCst);
+}
+
+/// Whether reduced-size JPEG decoding is on.
+pub fn draft_decoding() -> bool {
+    draft_flag().load(Ordering::SeqCst)
+}
+
+/// The DCT scaling a JPEG of `source` `(height, width)` is decoded with before it is
+/// resized to `target`: 1 (full size), 2, 4 or 8, the largest whose output still has
+/// at least twice the target's pixels along each axis. PIL's `Image.draft` only asks
+/// for the target itself; keeping a factor of two makes the triangle filter that
+/// follows do real antialiasing, and keeps the result within a few grey levels of the
+/// full-size path (see the tests).
+pub fn draft_denominator(source: (usize, usize), target: (usize, usize)) -> usize {
+    let covers = |n: usize| {
+        source.0.div_ceil(n) >= DRAFT_MIN_RATIO * target.0
+            && source.1.div_ceil(n) >= DRAFT_MIN_RATIO * target.1
+    };
+    [8, 4, 2].into_iter().find(|&n| covers(n)).unwrap_or(1)
+}
+
+/// How many decoded pixels per target pixel (along each axis) a draft keeps at least.
+const DRAFT_MIN_RATIO: usize = 2;
+
+struct Draft {
+    /// `(height, width)` of the file.
+    source_size: (usize, usize),
+    /// `(height, width)` of `pixels`.
+    size: (usize, usize),
+    /// HWC, 3 channels for [`ColorMode::Rgb`], 1 for [`ColorMode::Gray`].
+    pixels: Vec<u8>,
+}
+
+/// A reduced-size decode of a JPEG, or `None` when no reduction applies or the
+/// reduced decoder cannot handle the file (the caller then decodes it in full, which
+/// also produces the error message for a corrupt file).
+fn decode_jpeg_draft(bytes: &[u8], target: (usize, usize), mode: ColorMode) -> Option<Draft> {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    let source_size = (info.height as usize, info.width as usize);
+    let n = draft_denominator(source_size, target);
+    if n == 1 {
+        return None;
+    }
+    // Asking for exactly the size of 1/n gives 1/n: every larger reduction is
+    // smaller on both axes.
+    let want = (source_size.0.div_ceil(n), source_size.1.div_ceil(n));
+    let (w, h) = decoder.scale(want.1 as u16, want.0 as u16).ok()?;
+    let size = (h as usize, w as usize);
+    if size != want {
+        return None;
+    }
+    let decoded = decoder.decode().ok()?;
+    let info = decoder.info()?;
+    let pixels = match (info.pixel_format, mode) {
+        (jpeg_decoder::PixelFormat::RGB24, ColorMode::Rgb) => decoded,
+        (jpeg_decoder::PixelFormat::RGB24, ColorMode::Gray) => decoded
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        (jpeg_decoder::PixelFormat::L8, ColorMode::Gray) => decoded,
+        (jpeg_decoder::PixelFormat::L8, ColorMode::Rgb) => {
+            decoded.iter().flat_map(|&v| [v, v, v]).collect()
+        }
+        _ => return None,
+    };
+    (pixels.len() == size.0 * size.1 * mode.channels()).then_some(Draft {
+        source_size,
+        size,
+        pixels,
     })
 }
 
@@ -421,5 +577,82 @@ mod tests {
             ImageFile::rgb(dir.path().join("nope.jpg")).unwrap_err()
         );
         assert!(err.contains("nope.jpg"), "{err}");
+    }
+
+    #[test]
+    fn draft_denominator_keeps_twice_the_target() {
+        // ISIC's 1022×767 to 64×64: 1/4 gives 192×256 (1/8 would give 96×128).
+        assert_eq!(draft_denominator((767, 1022), (64, 64)), 4);
+        assert_eq!(draft_denominator((767, 1022), (256, 256)), 1);
+        assert_eq!(draft_denominator((767, 1022), (128, 128)), 2);
+        assert_eq!(draft_denominator((4000, 6000), (64, 64)), 8);
+        // The workshop's default synthetic set (256×192) is too small to shrink.
+        assert_eq!(draft_denominator((192, 256), (64, 64)), 1);
+        assert_eq!(draft_denominator((10, 10), (64, 64)), 1);
+    }
+
+    /// Largest and mean absolute difference, in 8-bit levels.
+    fn level_diff(a: &FloatImage, b: &FloatImage) -> (f32, f32) {
+        assert_eq!(
+            (a.height, a.width, a.channels),
+            (b.height, b.width, b.channels)
+        );
+        let diffs: Vec<f32> = a
+            .data
+            .iter()
+            .zip(&b.data)
+            .map(|(x, y)| (x - y).abs() * 255.0)
+            .collect();
+        let max = diffs.iter().cloned().fold(0.0, f32::max);
+        (max, diffs.iter().sum::<f32>() / diffs.len() as f32)
+    }
+
+    #[test]
+    fn draft_decoding_stays_close_to_the_full_decode() {
+        use super::super::functional::Interpolation;
+        use super::super::synthetic::{generate_pair, Split, SyntheticConfig};
+        // Bounds in 8-bit levels (out of 255): these three images measure max 5.9 and
+        // mean 0.24 (the bench's 100 ISIC-like images: max 22.7 at a hair's edge, mean
+        // 0.244).
+        const MAX_LEVELS: f32 = 12.0;
+        const MEAN_LEVELS: f32 = 0.5;
+        let dir = tempfile::tempdir().unwrap();
+        let config = SyntheticConfig::isic_like();
+        let mut worst = (0f32, 0f32);
+        for index in 0..3 {
+            let (rgb, _) = generate_pair(&config, Split::Train, index);
+            let path = dir.path().join(format!("ISIC_{index}.jpg"));
+            let file = std::fs::File::create(&path).unwrap();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(file, config.jpeg_quality)
+                .encode_image(&rgb)
+                .unwrap();
+            for mode in [ColorMode::Rgb, ColorMode::Gray] {
+                let f = ImageFile::new(&path, mode).unwrap();
+                let (full_size, full) = f
+                    .decode_resized_with(64, 64, Interpolation::Bilinear, false)
+                    .unwrap();
+                let (draft_size, draft) = f
+                    .decode_resized_with(64, 64, Interpolation::Bilinear, true)
+                    .unwrap();
+                assert_eq!(full_size, (767, 1022));
+                assert_eq!(draft_size, full_size, "the file's own size is reported");
+                let (max, mean) = level_diff(&full, &draft);
+                worst = (worst.0.max(max), worst.1.max(mean));
+                // Nearest (masks) never takes the reduced path: identical results.
+                let near = |allow| {
+                    f.decode_resized_with(64, 64, Interpolation::Nearest, allow)
+                        .unwrap()
+                        .1
+                };
+                assert_eq!(near(false), near(true));
+            }
+        }
+        assert!(worst.0 > 0.0, "the reduced path was not taken");
+        assert!(
+            worst.0 <= MAX_LEVELS && worst.1 <= MEAN_LEVELS,
+            "draft vs full decode: max {:.2}, mean {:.3} levels",
+            worst.0,
+            worst.1
+        );
     }
 }

@@ -3,8 +3,11 @@
 //! generator that augmentations draw from ([`sample_rng`]).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rand::seq::SliceRandom;
@@ -92,7 +95,9 @@ pub fn manual_seed(seed: u64) {
 /// ```
 ///
 /// * The last batch keeps the leftover items (`drop_last=False`).
-/// * The items of a batch are loaded in parallel (rayon).
+/// * The items of a batch are loaded in parallel (rayon), and by default the next
+///   [`DEFAULT_PREFETCH`] batches are prepared on a background thread while the caller
+///   trains on the current one ([`prefetch`](Self::prefetch); same batches either way).
 /// * With [`shuffle`](Self::shuffle), each pass (each call of [`iter`](Self::iter)) uses a
 ///   new permutation drawn from the seed and the epoch number.
 pub struct DataLoader {
@@ -101,6 +106,21 @@ pub struct DataLoader {
     shuffle: bool,
     seed: u64,
     epoch: AtomicU64,
+    prefetch: usize,
+}
+
+/// Batches a [`DataLoader`] prepares ahead by default (see [`DataLoader::prefetch`]);
+/// the environment variable `SE05_PREFETCH=N` changes the default for the process.
+pub const DEFAULT_PREFETCH: usize = 2;
+
+fn default_prefetch() -> usize {
+    static DEPTH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *DEPTH.get_or_init(|| {
+        std::env::var("SE05_PREFETCH")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_PREFETCH)
+    })
 }
 
 impl std::fmt::Debug for DataLoader {
@@ -110,6 +130,7 @@ impl std::fmt::Debug for DataLoader {
             .field("batch_size", &self.batch_size)
             .field("shuffle", &self.shuffle)
             .field("seed", &self.seed)
+            .field("prefetch", &self.prefetch)
             .finish()
     }
 }
@@ -124,7 +145,22 @@ impl DataLoader {
             shuffle: false,
             seed: 0,
             epoch: AtomicU64::new(0),
+            prefetch: default_prefetch(),
         }
+    }
+
+    /// Prepare up to `batches` batches ahead on a background thread while the caller
+    /// works on the current one (default [`DEFAULT_PREFETCH`], or `$SE05_PREFETCH`); 0 loads each batch when
+    /// it is asked for. The batches and their contents are the same either way; only
+    /// the memory held (at most `batches` extra batches) and the time change.
+    pub fn prefetch(mut self, batches: usize) -> Self {
+        self.prefetch = batches;
+        self
+    }
+
+    /// How many batches are prepared ahead (0: none).
+    pub fn prefetch_depth(&self) -> usize {
+        self.prefetch
     }
 
     /// Shuffle every epoch, with permutations drawn from `seed`
@@ -177,15 +213,26 @@ impl DataLoader {
         order
     }
 
-    /// Starts a new epoch.
+    /// Starts a new epoch. With prefetching on, a background thread starts loading
+    /// the first batches right away; dropping the iterator stops it.
     pub fn iter(&self) -> Batches<'_> {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
-        Batches {
-            loader: self,
-            epoch,
+        let job = Arc::new(BatchJob {
+            dataset: self.dataset.clone(),
+            item_seed: mix(mix(self.seed, 0x5EED), epoch),
             order: self.epoch_order(epoch),
+            batch_size: self.batch_size,
+            stop: AtomicBool::new(false),
+        });
+        let prefetcher = (self.prefetch > 0 && !job.order.is_empty())
+            .then(|| Prefetcher::start(job.clone(), self.prefetch));
+        Batches {
+            loader: PhantomData,
+            epoch,
+            job,
             next: 0,
             failed: false,
+            prefetcher,
         }
     }
 }
@@ -198,30 +245,34 @@ impl<'a> IntoIterator for &'a DataLoader {
     }
 }
 
-/// One epoch of a [`DataLoader`]. Stops after the first error.
-pub struct Batches<'a> {
-    loader: &'a DataLoader,
-    epoch: u64,
+/// What loading one epoch needs, shared with the prefetching thread.
+struct BatchJob {
+    dataset: Arc<dyn Dataset>,
+    /// Seeds the per-item generators of this epoch.
+    item_seed: u64,
     order: Vec<usize>,
-    next: usize,
-    failed: bool,
+    batch_size: usize,
+    /// Set when the epoch's iterator is dropped: items not yet started are skipped.
+    stop: AtomicBool,
 }
 
-impl Batches<'_> {
-    /// The epoch number (0 for the first pass).
-    pub fn epoch(&self) -> u64 {
-        self.epoch
+impl BatchJob {
+    /// The batch that starts at position `start` of the epoch's order.
+    fn batch(&self, start: usize) -> Result<(Tensor, Tensor)> {
+        let end = (start + self.batch_size).min(self.order.len());
+        self.load(start, &self.order[start..end])
     }
 
     fn load(&self, start: usize, indices: &[usize]) -> Result<(Tensor, Tensor)> {
-        let loader = self.loader;
-        let item_seed = mix(mix(loader.seed, 0x5EED), self.epoch);
         let samples: Vec<Result<Sample>> = indices
             .par_iter()
             .enumerate()
             .map(|(k, &index)| {
-                with_sample_seed(mix(item_seed, (start + k) as u64), || {
-                    loader.dataset.get(index)
+                if self.stop.load(Ordering::Relaxed) {
+                    bail!("the epoch was stopped");
+                }
+                with_sample_seed(mix(self.item_seed, (start + k) as u64), || {
+                    self.dataset.get(index)
                 })
                 .with_context(|| format!("loading item {index} of the dataset"))
             })
@@ -259,17 +310,109 @@ impl Batches<'_> {
     }
 }
 
+type BatchResult = Result<(Tensor, Tensor)>;
+
+/// The background thread of a prefetching epoch: it loads the batches in order and
+/// hands them over through a channel that holds `depth - 1` of them, so that at most
+/// `depth` batches are ready or being built beyond the one the caller holds.
+struct Prefetcher {
+    receiver: Option<Receiver<BatchResult>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Prefetcher {
+    fn start(job: Arc<BatchJob>, depth: usize) -> Self {
+        let (sender, receiver): (SyncSender<BatchResult>, _) = sync_channel(depth - 1);
+        let thread = std::thread::Builder::new()
+            .name("se05-prefetch".into())
+            .spawn(move || {
+                for start in (0..job.order.len()).step_by(job.batch_size) {
+                    if job.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let batch = job.batch(start);
+                    let failed = batch.is_err();
+                    // A send fails only when the epoch's iterator is gone.
+                    if sender.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .expect("DataLoader: cannot start the prefetching thread");
+        Self {
+            receiver: Some(receiver),
+            thread: Some(thread),
+        }
+    }
+
+    /// The next batch, `None` when the thread ended without one; a panic of the
+    /// dataset on that thread is raised again here.
+    fn next(&mut self) -> Option<BatchResult> {
+        match self.receiver.as_ref()?.recv() {
+            Ok(batch) => Some(batch),
+            Err(_) => {
+                self.receiver = None;
+                if let Some(Err(panic)) = self.thread.take().map(JoinHandle::join) {
+                    std::panic::resume_unwind(panic);
+                }
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Prefetcher {
+    fn drop(&mut self) {
+        // Closing the channel ends a blocked send; the stop flag (set by Batches)
+        // skips the items not yet started, so the join waits for little.
+        self.receiver = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One epoch of a [`DataLoader`]. Stops after the first error.
+pub struct Batches<'a> {
+    loader: PhantomData<&'a DataLoader>,
+    epoch: u64,
+    job: Arc<BatchJob>,
+    next: usize,
+    failed: bool,
+    prefetcher: Option<Prefetcher>,
+}
+
+impl Batches<'_> {
+    /// The epoch number (0 for the first pass).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
+impl Drop for Batches<'_> {
+    fn drop(&mut self) {
+        self.job.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Iterator for Batches<'_> {
     type Item = Result<(Tensor, Tensor)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.next >= self.order.len() {
+        let total = self.job.order.len();
+        if self.failed || self.next >= total {
             return None;
         }
         let start = self.next;
-        let end = (start + self.loader.batch_size).min(self.order.len());
-        self.next = end;
-        let result = self.load(start, &self.order[start..end]);
+        let result = match &mut self.prefetcher {
+            Some(prefetcher) => prefetcher.next().unwrap_or_else(|| {
+                Err(anyhow!(
+                    "internal error: the prefetching thread stopped early"
+                ))
+            }),
+            None => self.job.batch(start),
+        };
+        self.next = (start + self.job.batch_size).min(total);
         if result.is_err() {
             self.failed = true;
         }
@@ -280,7 +423,7 @@ impl Iterator for Batches<'_> {
         let left = if self.failed {
             0
         } else {
-            (self.order.len() - self.next).div_ceil(self.loader.batch_size)
+            (self.job.order.len() - self.next).div_ceil(self.job.batch_size)
         };
         (left, Some(left))
     }
@@ -357,5 +500,122 @@ mod tests {
             err.contains("ISIC_0000013.jpg") && err.contains("item 13"),
             "{err}"
         );
+    }
+    /// Counts `get` calls; panics at `panic_at`.
+    struct Counted {
+        len: usize,
+        calls: Arc<AtomicU64>,
+        panic_at: Option<usize>,
+    }
+    impl Dataset for Counted {
+        fn len(&self) -> usize {
+            self.len
+        }
+        fn get(&self, index: usize) -> Result<Sample> {
+            if self.panic_at == Some(index) {
+                panic!("item {index} is broken");
+            }
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Numbers(self.len).get(index)
+        }
+    }
+
+    fn counted(len: usize, panic_at: Option<usize>) -> (Counted, Arc<AtomicU64>) {
+        let calls = Arc::new(AtomicU64::new(0));
+        let ds = Counted {
+            len,
+            calls: calls.clone(),
+            panic_at,
+        };
+        (ds, calls)
+    }
+
+    /// Waits (up to 10 s) until `calls` reaches `want`; returns what it reached.
+    fn wait_for(calls: &AtomicU64, want: u64) -> u64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while calls.load(Ordering::SeqCst) < want && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        calls.load(Ordering::SeqCst)
+    }
+
+    fn all_batches(dl: &DataLoader) -> Vec<(Vec<usize>, Tensor)> {
+        dl.iter()
+            .map(|b| {
+                let (images, masks) = b.unwrap();
+                (firsts(&images), masks)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prefetching_gives_the_same_batches_as_loading_on_demand() {
+        for depth in [1, 2, 5] {
+            let plain = DataLoader::new(Numbers(37), 4).shuffle(9).prefetch(0);
+            let ahead = DataLoader::new(Numbers(37), 4).shuffle(9).prefetch(depth);
+            assert_eq!(ahead.prefetch_depth(), depth);
+            for _epoch in 0..2 {
+                let a = all_batches(&plain);
+                let b = all_batches(&ahead);
+                assert_eq!(a.len(), 10);
+                assert_eq!(a.len(), b.len());
+                for ((ia, ma), (ib, mb)) in a.iter().zip(&b) {
+                    assert_eq!(ia, ib, "depth {depth}: batch order");
+                    assert!(ma.equal(mb), "depth {depth}: augmentation draws");
+                }
+            }
+        }
+        assert_eq!(
+            DataLoader::new(Numbers(3), 2).prefetch_depth(),
+            default_prefetch()
+        );
+    }
+
+    #[test]
+    fn prefetching_runs_ahead_but_stays_bounded() {
+        let (ds, calls) = counted(64, None);
+        let dl = DataLoader::new(ds, 4).prefetch(2);
+        let mut it = dl.iter();
+        let first = it.next().unwrap().unwrap();
+        assert_eq!(firsts(&first.0), vec![0, 1, 2, 3]);
+        // Batches 2 and 3 get built while the caller holds batch 1...
+        assert_eq!(wait_for(&calls, 12), 12);
+        // ...and nothing beyond them.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(calls.load(Ordering::SeqCst), 12);
+        assert_eq!(it.len(), 15);
+        drop(it);
+        // Dropping the epoch stops and joins the thread: no loading afterwards.
+        let after_drop = calls.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(calls.load(Ordering::SeqCst), after_drop);
+        assert!(after_drop <= 16, "{after_drop}");
+    }
+
+    #[test]
+    fn without_prefetching_nothing_is_loaded_ahead() {
+        let (ds, calls) = counted(64, None);
+        let dl = DataLoader::new(ds, 4).prefetch(0);
+        let mut it = dl.iter();
+        let (images, _) = it.next().unwrap().unwrap();
+        assert_eq!(firsts(&images), vec![0, 1, 2, 3]);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn a_panic_while_prefetching_reaches_the_caller() {
+        let (ds, _calls) = counted(12, Some(9));
+        let dl = DataLoader::new(ds, 4).prefetch(2);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            dl.iter().map(|b| b.map(|_| ())).collect::<Vec<_>>()
+        }));
+        let payload = caught.expect_err("the dataset's panic must reach the caller");
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(text.contains("item 9 is broken"), "{text}");
     }
 }
