@@ -232,6 +232,16 @@ impl Schedule {
 
     /// One line for people when the schedule is not the notebook's.
     pub fn note(&self) -> Option<String> {
+        if self.is_smoke_test() {
+            return Some(format!(
+                "self-test schedule: {} training and {} validation batch(es) per epoch, \
+                 U-Net {} epoch(s), EfficientNet U-Net {}.",
+                self.max_train_batches.unwrap_or(0),
+                self.max_val_batches.unwrap_or(0),
+                self.unet_epochs,
+                self.efficient_epochs
+            ));
+        }
         self.reduced.then(|| {
             format!(
                 "reduced CPU schedule: at most {} training and {} validation batches per epoch \

@@ -417,6 +417,7 @@ pub fn self_test<S: StudentCode>(student: &S) -> anyhow::Result<()> {
         models: options.models.clone(),
         started: Some(started),
         synthetic: true,
+        data: source.describe(),
         expected: Expected {
             schedule: plan.schedule,
             seed: options.seed,

@@ -445,5 +445,14 @@ pub(crate) mod tests {
             v.truncate(4);
         }
         assert_eq!(early.validate(&expected), Ok(()), "stopping early is fine");
+        let mut flat = good.clone();
+        let h = &mut flat.unet.history;
+        h.val_loss = vec![0.5, 0.5 - super::super::MIN_DELTA / 2.0];
+        (h.best_epoch, h.best_val_loss) = (1, 0.5);
+        assert_eq!(
+            flat.validate(&expected),
+            Ok(()),
+            "a gain below MIN_DELTA is no new best epoch"
+        );
     }
 }

@@ -76,6 +76,8 @@ pub struct JudgeInput {
     pub started: Option<SystemTime>,
     /// The real ISIC data (false) or the synthetic set (true): it sets the bars.
     pub synthetic: bool,
+    /// The data set, in words, for the verdict file.
+    pub data: String,
     pub expected: Expected,
 }
 
@@ -98,6 +100,8 @@ pub struct StageVerdict {
     pub status: Status,
     /// Why, when it did not pass.
     pub message: String,
+    /// The data set, in words, and whether it is the synthetic one (its bars differ).
+    pub data: String,
     pub synthetic: bool,
     pub criteria: Vec<Criterion>,
     /// The report judged, when there was a valid one.
@@ -106,11 +110,12 @@ pub struct StageVerdict {
 
 impl StageVerdict {
     /// A run that gave no judgeable report.
-    pub fn crashed(message: String, synthetic: bool) -> StageVerdict {
+    pub fn crashed(message: String, input: &JudgeInput) -> StageVerdict {
         StageVerdict {
             status: Status::Crashed,
             message,
-            synthetic,
+            data: input.data.clone(),
+            synthetic: input.synthetic,
             criteria: Vec::new(),
             report: None,
         }
@@ -127,17 +132,17 @@ pub fn judge(input: &JudgeInput) -> StageVerdict {
     let outputs = input.outputs();
     let report = match read_report(&outputs[0], input.started) {
         Ok(r) => r,
-        Err(e) => return StageVerdict::crashed(e.to_string(), input.synthetic),
+        Err(e) => return StageVerdict::crashed(e.to_string(), input),
     };
     if let Err(why) = report.validate(&input.expected) {
         let e = ReportError::Invalid {
             path: outputs[0].display().to_string(),
             why,
         };
-        return StageVerdict::crashed(e.to_string(), input.synthetic);
+        return StageVerdict::crashed(e.to_string(), input);
     }
     if let Err(why) = check_outputs(&outputs[1..], input.started) {
-        return StageVerdict::crashed(why, input.synthetic);
+        return StageVerdict::crashed(why, input);
     }
     let criteria = criteria(input.synthetic, &report);
     let missed: Vec<String> = criteria
@@ -152,6 +157,7 @@ pub fn judge(input: &JudgeInput) -> StageVerdict {
             Status::Failed
         },
         message: missed.join("; "),
+        data: input.data.clone(),
         synthetic: input.synthetic,
         criteria,
         report: Some(report),
@@ -293,6 +299,7 @@ mod tests {
             models: dir.join("my_models"),
             started: None,
             synthetic: true,
+            data: "synthetic".into(),
             expected,
         }
     }
