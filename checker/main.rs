@@ -120,7 +120,7 @@ enum Command {
         poll: bool,
     },
     /// The final stage: train your U-Net and EfficientNet U-Net, evaluate, plot.
-    Train(stage::StageArgs),
+    Train(se05::train::stage::StageOptions),
     /// Show the data set in use; `regenerate` or `fetch isic2016` to change it.
     Data {
         #[command(subcommand)]
@@ -217,7 +217,17 @@ fn main() -> ExitCode {
             .and_then(|numbers| reset::run(&cfg.root, &numbers, *yes)),
         Some(Command::Stubs { sync, .. }) => reset::check_stubs(&cfg.root, *sync),
         Some(Command::Watch { exercise, poll }) => watch::run(&cfg, *exercise, *poll),
-        Some(Command::Train(args)) => stage::run(&cfg, args),
+        Some(Command::Train(options)) => {
+            // `checker --seed N train` sets the global option, not the stage's.
+            let seed = cli.seed.unwrap_or(options.seed);
+            stage::run(
+                &cfg,
+                &se05::train::stage::StageOptions {
+                    seed,
+                    ..options.clone()
+                },
+            )
+        }
         Some(Command::Data { action }) => data_cmd::run(action.as_ref()).map(|_| true),
         Some(Command::Weights { action }) => match action {
             None => weights_cmd::show(),
@@ -311,7 +321,7 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
             println!(
                 "Every exercise passes: on to the final training stage (skip it with --no-train)."
             );
-            return stage::run(cfg, &stage::StageArgs::default());
+            return stage::run(cfg, &se05::train::stage::StageOptions::default());
         }
     }
     Ok(all_passed)
@@ -354,5 +364,21 @@ mod tests {
         let cli = Cli::try_parse_from(["checker", "6-9", "--json", "r.json"]).unwrap();
         assert_eq!(cli.exercises, ["6-9"]);
         assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn train_takes_the_stage_options_and_either_seed() {
+        let cli =
+            Cli::try_parse_from(["checker", "train", "--seed", "7", "--models", "m"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Train(ref o)) if o.seed == 7 && o.models == PathBuf::from("m")
+        ));
+        let cli = Cli::try_parse_from(["checker", "--seed", "5", "train"]).unwrap();
+        assert_eq!(cli.seed, Some(5));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Train(ref o)) if *o == se05::train::stage::StageOptions::default()
+        ));
     }
 }

@@ -1,52 +1,44 @@
-//! `checker train`: the final training stage. It compiles the `final_stage` target
-//! (your U-Net, Dice loss and EfficientNet U-Net, or the reference's with
-//! `--solutions`) and runs it in the foreground, with its progress bars.
+//! `checker train`: the final training stage. The checker checks the options, the
+//! encoder weights and the data set, compiles the `final_stage` target (your U-Net,
+//! Dice loss and EfficientNet U-Net, or the reference's with `--solutions`), runs it
+//! in the foreground with its progress bars, and judges the report it wrote. The
+//! verdict is decided here, in a process that never runs student code.
 use crate::runner::{self, Build, RunConfig};
 use colored::Colorize;
+use se05::data::isic::DataSource;
+use se05::grading::Status;
+use se05::models::weights::ResolvedWeights;
 use se05::progress::{Progress, StageRecord};
-use std::path::Path;
+use se05::train::stage::{
+    self, verdict, Expected, JudgeInput, Plan, StageCommand, StageData, StageOptions, StageVerdict,
+};
 use std::process::Command;
 
-/// Options passed through to the stage.
-#[derive(Debug, Clone, clap::Args)]
-pub struct StageArgs {
-    /// Run the notebook's full schedule even without a GPU (slow on a CPU).
-    #[arg(long)]
-    pub full: bool,
-    /// Encoder weights: auto (B0 if downloaded, else Lite0), b0, lite0 or random.
-    #[arg(long, default_value = "auto")]
-    pub weights: String,
-    /// Force the device: auto, cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// Folder for loss curves, prediction grid and metrics.
-    #[arg(long, default_value = "results")]
-    pub out: String,
-}
-
-impl Default for StageArgs {
-    /// The values the command line gives when no option is passed.
-    fn default() -> Self {
-        StageArgs {
-            full: false,
-            weights: "auto".into(),
-            device: "auto".into(),
-            out: "results".into(),
-        }
-    }
+/// What the checker settled before starting the target.
+struct Setup {
+    options: StageOptions,
+    plan: Plan,
+    weights: ResolvedWeights,
+    source: DataSource,
+    expected: Expected,
 }
 
 /// Ok(true) when the stage ran and its pass criteria were met.
-pub fn run(cfg: &RunConfig, args: &StageArgs) -> anyhow::Result<bool> {
+pub fn run(cfg: &RunConfig, options: &StageOptions) -> anyhow::Result<bool> {
     let who = if cfg.solutions {
         "the reference solutions"
     } else {
         "your models"
     };
-    println!(
-        "{}",
-        format!("Final training stage: compiling {who}…").bold()
-    );
+    println!("{}", format!("Final training stage: {who}").bold());
+    let setup = match prepare(cfg, options) {
+        Ok(setup) => setup,
+        Err(why) => {
+            println!("{} {why}", "The training stage cannot start:".red().bold());
+            return Ok(false);
+        }
+    };
+    println!("compiling the stage…");
     let exe = match runner::build("final_stage", cfg)? {
         Build::Executable(exe) => exe,
         Build::CompileError(msg) => {
@@ -57,52 +49,132 @@ pub fn run(cfg: &RunConfig, args: &StageArgs) -> anyhow::Result<bool> {
             return Ok(false);
         }
     };
-    let mut cmd = Command::new(exe);
-    cmd.current_dir(&cfg.root).args([
-        "--stage",
-        "--weights",
-        &args.weights,
-        "--device",
-        &args.device,
-        "--out",
-        &args.out,
-    ]);
-    if args.full {
-        cmd.arg("--full");
+    let verdict = run_and_judge(cfg, &exe, &setup)?;
+    report(&verdict);
+    if let Err(e) = verdict::write_verdict(&verdict, &setup.options.out) {
+        eprintln!("warning: verdict not saved: {e:#}");
     }
-    let started = std::time::SystemTime::now();
-    let status = cmd
-        .status()
-        .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e}"))?;
     if !cfg.solutions {
-        record(
-            &cfg.root.join(&args.out).join("metrics.json"),
-            started,
-            status.success(),
-        );
+        record(&verdict);
     }
-    Ok(status.success())
+    Ok(verdict.passed())
 }
 
-/// Remembers the stage's verdict and test Dice for `checker --list`; the figures come
-/// from the metrics file when this run wrote one.
-fn record(metrics: &Path, started: std::time::SystemTime, passed: bool) {
-    let fresh = std::fs::metadata(metrics)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| t >= started);
-    let json: serde_json::Value = if fresh {
-        std::fs::read(metrics)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+/// Resolves device and schedule, checks the encoder weights (before any training)
+/// and finds or generates the data set. Each refusal is one message.
+fn prepare(cfg: &RunConfig, options: &StageOptions) -> Result<Setup, String> {
+    let plan = options.plan().map_err(|e| stage::error_text(&e))?;
+    let weights = stage::check_encoder_weights(&options.weights)
+        .map_err(|why| format!("--weights {}: {why}", options.weights))?;
+    let source = se05::data::ensure_dataset().map_err(|e| stage::error_text(&e))?;
+    let (train_pairs, test_pairs) = StageData::of(&source)
+        .count_pairs()
+        .map_err(|e| stage::error_text(&e))?;
+    println!("data: {}", source.describe());
+    println!("device: {}", plan.device_name);
+    if let Some(note) = plan.schedule.note() {
+        println!("{note}");
+    }
+    if weights.is_pretrained() {
+        println!("encoder: {}", weights.description);
     } else {
-        serde_json::Value::Null
+        println!("encoder: {}", weights.description.red().bold());
+    }
+    let expected = Expected {
+        schedule: plan.schedule.clone(),
+        seed: options.seed,
+        train_pairs,
+        test_pairs,
     };
+    Ok(Setup {
+        options: options.rooted(&cfg.root),
+        plan,
+        weights,
+        source,
+        expected,
+    })
+}
+
+/// Runs the target with every choice made and judges what it left.
+fn run_and_judge(
+    cfg: &RunConfig,
+    exe: &std::path::Path,
+    setup: &Setup,
+) -> anyhow::Result<StageVerdict> {
+    let command = StageCommand {
+        stage: true,
+        data: Some(setup.source.root.clone()),
+        options: setup
+            .options
+            .pinned(&setup.plan, stage::pinned_weights(&setup.weights)),
+    };
+    let started = stage::run_started();
+    let status = Command::new(exe)
+        .current_dir(&cfg.root)
+        .args(command.to_args())
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e}"))?;
+    let input = JudgeInput {
+        out: setup.options.out.clone(),
+        models: setup.options.models.clone(),
+        started: Some(started),
+        synthetic: setup.source.is_synthetic(),
+        data: setup.source.describe(),
+        expected: setup.expected.clone(),
+    };
+    if !status.success() {
+        let how = match status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".to_string(),
+        };
+        return Ok(StageVerdict::crashed(
+            format!("the training stage stopped before the end ({how}); its message is above"),
+            &input,
+        ));
+    }
+    Ok(stage::judge(&input))
+}
+
+/// The figures of the report judged, the pass bars and the verdict.
+fn report(verdict: &StageVerdict) {
+    if let Some(report) = &verdict.report {
+        println!();
+        for line in verdict::summary_lines(report) {
+            println!("{line}");
+        }
+    }
+    if !verdict.criteria.is_empty() {
+        for line in verdict::criteria_lines(&verdict.criteria) {
+            println!("{line}");
+        }
+    }
+    match verdict.status {
+        Status::Passed => println!("{}", "The training stage passed.".green().bold()),
+        Status::Failed => println!(
+            "{} {}",
+            "The training stage ran, but a pass criterion was not met:"
+                .red()
+                .bold(),
+            verdict.message
+        ),
+        _ => println!(
+            "{} {}",
+            format!("The training stage {}:", verdict.status.label())
+                .red()
+                .bold(),
+            verdict.message
+        ),
+    }
+}
+
+/// Remembers the stage's verdict and test Dice for `checker --list`.
+fn record(verdict: &StageVerdict) {
+    let report = verdict.report.as_ref();
     let stage = StageRecord {
-        passed,
-        unet_dice: json["unet"]["test"]["dice_per_image"].as_f64(),
-        efficient_dice: json["unet_efficient"]["test"]["dice_per_image"].as_f64(),
-        device: json["device"].as_str().unwrap_or("").to_string(),
+        passed: verdict.passed(),
+        unet_dice: report.map(|r| r.unet.test.dice_per_image),
+        efficient_dice: report.map(|r| r.unet_efficient.test.dice_per_image),
+        device: report.map(|r| r.device.clone()).unwrap_or_default(),
         last_run_unix: 0,
     };
     let path = Progress::default_path();

@@ -1,6 +1,6 @@
 //! Segmentation metrics on thresholded predictions: Dice and IoU, both per image
 //! (then averaged) and over the whole data set (pixels pooled).
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 /// Running sums for Dice and IoU over batches of predictions in [0, 1].
@@ -15,7 +15,7 @@ pub struct SegmentationMetrics {
 }
 
 /// Final figures of [`SegmentationMetrics`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MetricSummary {
     /// Mean over images of each image's Dice.
     pub dice_per_image: f64,

@@ -5,7 +5,7 @@ use super::early_stopping::{EarlyStopping, Verdict};
 use super::metrics::{MetricSummary, SegmentationMetrics};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,6 +21,19 @@ pub trait BatchSource {
         &self,
         epoch: usize,
     ) -> Box<dyn Iterator<Item = anyhow::Result<(Tensor, Tensor)>> + '_>;
+}
+
+impl BatchSource for crate::data::DataLoader {
+    fn num_batches(&self) -> usize {
+        self.len()
+    }
+    /// A new pass over the loader (a shuffling loader draws a new order per pass).
+    fn epoch(
+        &self,
+        _epoch: usize,
+    ) -> Box<dyn Iterator<Item = anyhow::Result<(Tensor, Tensor)>> + '_> {
+        Box::new(self.iter())
+    }
 }
 
 /// A loss such as the student's `DiceLoss::forward`.
@@ -43,7 +56,7 @@ pub struct TrainConfig {
 }
 
 /// What happened during training, epoch by epoch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct History {
     pub label: String,
     pub train_loss: Vec<f64>,
