@@ -12,7 +12,6 @@ use se05::progress::{Progress, StageRecord};
 use se05::train::stage::{
     self, verdict, Expected, JudgeInput, Plan, StageCommand, StageData, StageOptions, StageVerdict,
 };
-use std::process::Command;
 
 /// What the checker settled before starting the target.
 struct Setup {
@@ -95,6 +94,10 @@ fn prepare(cfg: &RunConfig, options: &StageOptions) -> Result<Setup, String> {
     })
 }
 
+/// The training stage's wall-clock limit: the notebook's full schedule on a CPU takes
+/// about half an hour here; `SE05_SANDBOX_WALL_S` changes it.
+const STAGE_WALL_S: u64 = 4 * 3600;
+
 /// Runs the target with every choice made and judges what it left.
 fn run_and_judge(
     cfg: &RunConfig,
@@ -109,11 +112,30 @@ fn run_and_judge(
             .pinned(&setup.plan, stage::pinned_weights(&setup.weights)),
     };
     let started = stage::run_started();
-    let status = Command::new(exe)
-        .current_dir(&cfg.root)
-        .args(command.to_args())
-        .status()
-        .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e}"))?;
+    // The student's code trains here: in the sandbox, writing only its outputs.
+    let scratch = tempfile::tempdir()?;
+    for dir in [&setup.options.out, &setup.options.models] {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut spec = se05::sandbox::Spec::new(exe, &cfg.root);
+    spec.args = command.to_args().into_iter().map(Into::into).collect();
+    spec.writable = vec![
+        scratch.path().to_path_buf(),
+        setup.options.out.clone(),
+        setup.options.models.clone(),
+    ];
+    spec.env = vec![("RUST_BACKTRACE".into(), "0".into())];
+    spec.echo_bytes = 4 << 20;
+    spec.limits = se05::sandbox::limits_from_env(se05::sandbox::Limits {
+        wall: std::time::Duration::from_secs(STAGE_WALL_S),
+        ..se05::sandbox::Limits::default()
+    })?;
+    let finished = se05::sandbox::run(&spec)
+        .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e:#}"))?;
+    for warning in &finished.warnings {
+        eprintln!("warning: {warning}");
+    }
     let input = JudgeInput {
         out: setup.options.out.clone(),
         models: setup.options.models.clone(),
@@ -122,10 +144,11 @@ fn run_and_judge(
         data: setup.source.describe(),
         expected: setup.expected.clone(),
     };
-    if !status.success() {
-        let how = match status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => "killed by a signal".to_string(),
+    if !finished.success() {
+        let how = match (finished.limit_hit, finished.exit) {
+            (Some(limit), _) => limit.describe().to_string(),
+            (None, se05::sandbox::Exit::Code(code)) => format!("exit status {code}"),
+            (None, se05::sandbox::Exit::Signal(signal)) => format!("killed by signal {signal}"),
         };
         return Ok(StageVerdict::crashed(
             format!("the training stage stopped before the end ({how}); its message is above"),

@@ -144,6 +144,9 @@ pub struct Spec {
     /// Bytes the program reads on standard input, then end of input; `None`: an
     /// empty standard input (`/dev/null`). Keep it under the pipe's 64 KiB buffer.
     pub stdin: Option<Vec<u8>>,
+    /// Also copy the program's output to this process's standard output as it comes
+    /// (for long runs a person watches), up to this many bytes; 0: none.
+    pub echo_bytes: u64,
 }
 
 impl Spec {
@@ -158,6 +161,7 @@ impl Spec {
             limits: Limits::default(),
             namespaces: true,
             stdin: None,
+            echo_bytes: 0,
         }
     }
 }
@@ -631,11 +635,12 @@ fn run_once(
 
     let stop_reading = Arc::new(AtomicBool::new(false));
     let keep = spec.limits.output_keep;
+    let echo = spec.echo_bytes;
     let reader = {
         let stop = Arc::clone(&stop_reading);
         std::thread::Builder::new()
             .name("sandbox-output".into())
-            .spawn(move || drain_output(output_read, keep, &stop))
+            .spawn(move || drain_output(output_read, keep, echo, &stop))
             .context("sandbox: output thread")?
     };
 
@@ -877,8 +882,9 @@ impl Collector {
 /// Reads the output pipe until end of file; once `stop` is set (the run is over) it
 /// gives the pipe [`OUTPUT_GRACE`] to close. Returns the output and whether the pipe
 /// was still open then.
-fn drain_output(pipe: OwnedFd, keep: usize, stop: &AtomicBool) -> (Output, bool) {
+fn drain_output(pipe: OwnedFd, keep: usize, echo: u64, stop: &AtomicBool) -> (Output, bool) {
     let mut collector = Collector::new(keep);
+    let mut echoed = 0u64;
     let mut buf = vec![0u8; 64 << 10];
     let mut give_up_at: Option<Instant> = None;
     let escaped = loop {
@@ -900,7 +906,21 @@ fn drain_output(pipe: OwnedFd, keep: usize, stop: &AtomicBool) -> (Output, bool)
         let n = unsafe { libc::read(pipe.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         match n {
             0 => break false,
-            n if n > 0 => collector.push(&buf[..n as usize]),
+            n if n > 0 => {
+                let bytes = &buf[..n as usize];
+                if echoed < echo {
+                    use std::io::Write;
+                    let part = &bytes[..bytes.len().min((echo - echoed) as usize)];
+                    let mut out = io::stdout().lock();
+                    let _ = out.write_all(part);
+                    let _ = out.flush();
+                    echoed += part.len() as u64;
+                    if echoed >= echo {
+                        let _ = writeln!(out, "\n… (further output not shown)");
+                    }
+                }
+                collector.push(bytes)
+            }
             _ => {
                 if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                     break false;
