@@ -710,7 +710,7 @@ mod tests {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
         for (dir, check) in [(a.path(), "ok"), (b.path(), "always passes")] {
-            std::fs::create_dir_all(dir.join("tests")).unwrap();
+            std::fs::create_dir_all(dir.join("checks")).unwrap();
             std::fs::create_dir_all(dir.join("target/debug")).unwrap();
             std::fs::create_dir_all(dir.join("exercises")).unwrap();
             std::fs::write(dir.join("checks/ex10_dice_loss.rs"), check).unwrap();

@@ -376,9 +376,15 @@ mod tests {
         ));
         let cli = Cli::try_parse_from(["checker", "--seed", "5", "train"]).unwrap();
         assert_eq!(cli.seed, Some(5));
+        // The global --seed reaches the stage too: `checker --seed 5 train` trains
+        // with seed 5, whichever side of `train` it is written on.
+        let expected = se05::train::stage::StageOptions {
+            seed: 5,
+            ..Default::default()
+        };
         assert!(matches!(
             cli.command,
-            Some(Command::Train(ref o)) if *o == se05::train::stage::StageOptions::default()
+            Some(Command::Train(ref o)) if *o == expected
         ));
     }
 }

@@ -129,6 +129,8 @@ fn run_and_judge(
     spec.echo_bytes = 4 << 20;
     spec.limits = se05::sandbox::limits_from_env(se05::sandbox::Limits {
         wall: std::time::Duration::from_secs(STAGE_WALL_S),
+        // The U-Net's checkpoint alone is 124 MB (31 M parameters in f32).
+        file_size: 1 << 30,
         ..se05::sandbox::Limits::default()
     })?;
     let finished = se05::sandbox::run(&spec)
