@@ -67,7 +67,9 @@ fn main() {
                 Ok(counts)
             }),
             observe("parameter_table", move |_| {
-                Ok(with_model(ref_in, ref_out, |vs, _| summary::param_table(vs)))
+                Ok(with_model(ref_in, ref_out, |vs, _| {
+                    summary::param_table(vs)
+                }))
             }),
             observe("output_shape_even_and_odd", |ctx| {
                 let _guard = tch::no_grad_guard();

@@ -13,8 +13,8 @@ pub use exercises::*;
 use ex10_dice_loss::DiceLoss;
 use se05::grading::exercises::ex10_dice_loss::{
     clamp_cases, disjoint_pairs, drawn_smooth, gradient_shape, hand_cases, identical_masks,
-    path_inputs, symmetry_inputs, unit_interval_inputs, Eval, Gradient, Pair, PathEval,
-    Smoothing, Summary, SymEval,
+    path_inputs, symmetry_inputs, unit_interval_inputs, Eval, Gradient, Pair, PathEval, Smoothing,
+    Summary, SymEval,
 };
 use se05::grading::exercises::{torch_seed, Real};
 use se05::grading::observe::{attempt, main as observe_main, observe};
@@ -76,8 +76,8 @@ fn main() {
             observe("scalar_loss_with_gradient", |ctx| {
                 let shape = gradient_shape(ctx.seed);
                 tch::manual_seed(torch_seed(ctx.seed, "scalar_loss_with_gradient"));
-                let pred = Tensor::rand(shape.as_slice(), tch::kind::FLOAT_CPU)
-                    .set_requires_grad(true);
+                let pred =
+                    Tensor::rand(shape.as_slice(), tch::kind::FLOAT_CPU).set_requires_grad(true);
                 let truth = Tensor::rand(shape.as_slice(), tch::kind::FLOAT_CPU)
                     .gt(0.5)
                     .to_kind(Kind::Int64);

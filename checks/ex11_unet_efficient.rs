@@ -115,7 +115,10 @@ fn main() {
                     trainable: trainable.unwrap_or_default(),
                 })
             }),
-            observe("smartup_matches_reference", |_| Ok(smart_up_reference_run())),
+            observe(
+                "smartup_matches_reference",
+                |_| Ok(smart_up_reference_run()),
+            ),
             observe("encoder_stages", |ctx| {
                 let _guard = tch::no_grad_guard();
                 let vs = nn::VarStore::new(Device::Cpu);
@@ -153,7 +156,9 @@ fn main() {
                     .collect();
                 let seed = torch_seed(ctx.seed, "encoder_frozen_after_adam_step");
                 let x = noise(&[2, 3, 64, 64], seed);
-                let target = noise(&[2, 1, 64, 64], seed + 1).gt(0.0).to_kind(Kind::Float);
+                let target = noise(&[2, 1, 64, 64], seed + 1)
+                    .gt(0.0)
+                    .to_kind(Kind::Float);
                 let mut opt = nn::Adam::default().build(&vs, 1e-2)?;
                 let y = m.forward_t(&x, true);
                 let loss = (y - target).square().mean(Kind::Float);

@@ -111,7 +111,10 @@ fn shape_problem(case: &Case, got: &[i64]) -> Option<String> {
             got[1], case.out_channels
         ));
     }
-    for (axis, input, out) in [("height", case.height, got[2]), ("width", case.width, got[3])] {
+    for (axis, input, out) in [
+        ("height", case.height, got[2]),
+        ("width", case.width, got[3]),
+    ] {
         if out == input / 2 {
             continue;
         }

@@ -251,9 +251,9 @@ pub fn explain_cat_error(c: &Case, error: &str) -> Option<String> {
     let (a, b) = cat_sizes(error)?;
     // One of the two sizes is the skip's on the axis that differs (which one depends
     // on the order of the concatenation); the other is the upsampled map's.
-    let axis = axes(c).into_iter().find(|ax| {
-        (a == ax.skip && b != ax.skip) || (b == ax.skip && a != ax.skip)
-    })?;
+    let axis = axes(c)
+        .into_iter()
+        .find(|ax| (a == ax.skip && b != ax.skip) || (b == ax.skip && a != ax.skip))?;
     let got = if a == axis.skip { b } else { a };
     let padded = got - axis.upsampled;
     let mut text = format!(
@@ -327,7 +327,10 @@ fn outcome_problem(c: &Case, outcome: &Outcome) -> Option<String> {
         }
         Err(error) => Some(match explain_cat_error(c, error) {
             Some(why) => format!("{}: {why}", c.describe()),
-            None => format!("{} in {mode} mode stopped on an error: {error}", c.describe()),
+            None => format!(
+                "{} in {mode} mode stopped on an error: {error}",
+                c.describe()
+            ),
         }),
     }
 }

@@ -37,7 +37,9 @@ pub fn dice_loss(pred: &[f32], truth: &[f32], smooth: f64) -> f64 {
 }
 
 fn bits(r: &mut impl Rng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| if r.gen_bool(0.5) { 1.0 } else { 0.0 }).collect()
+    (0..n)
+        .map(|_| if r.gen_bool(0.5) { 1.0 } else { 0.0 })
+        .collect()
 }
 
 /// Sizes that start small and grow to `max`, so the first failing input reported is
@@ -613,7 +615,10 @@ mod tests {
         let cases = hand_cases(1);
         for (k, v) in HAND_VALUES.iter().enumerate() {
             let (p, s) = &cases[k];
-            assert!((dice_loss(&p.pred, &p.truth, *s) - v).abs() < 1e-7, "case {k}");
+            assert!(
+                (dice_loss(&p.pred, &p.truth, *s) - v).abs() < 1e-7,
+                "case {k}"
+            );
         }
     }
 
@@ -636,8 +641,7 @@ mod tests {
     fn summaries_survive_json_text() {
         for (pred, truth) in unit_interval_inputs(4) {
             let s = Summary::of(&pred, &truth);
-            let back: Summary =
-                serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+            let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
             assert!(back.same_as(&s));
         }
         let s = Summary::of(&[0.5], &[1.0]);
@@ -657,6 +661,9 @@ mod tests {
         let m = judge_unit_interval(evals, &JudgeCtx::for_tests(seed))
             .unwrap_err()
             .to_string();
-        assert!(m.starts_with("loss ") && m.contains("outside [0, 1]"), "{m}");
+        assert!(
+            m.starts_with("loss ") && m.contains("outside [0, 1]"),
+            "{m}"
+        );
     }
 }

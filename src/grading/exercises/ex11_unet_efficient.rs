@@ -111,7 +111,12 @@ pub fn smart_up_cases(seed: u64) -> Vec<UpCase> {
 pub fn encoder_inputs(seed: u64) -> Vec<[i64; 4]> {
     let mut r = rng(seed, "encoder_stages");
     let even = [2, 3, 32 * r.gen_range(1..=3), 32 * r.gen_range(1..=3)];
-    let odd = [1, 3, 2 * r.gen_range(16..=45) + 1, 2 * r.gen_range(16..=45) + 1];
+    let odd = [
+        1,
+        3,
+        2 * r.gen_range(16..=45) + 1,
+        2 * r.gen_range(16..=45) + 1,
+    ];
     vec![even, odd]
 }
 
@@ -420,8 +425,8 @@ fn judge_encoder_stages(
                     j + 1,
                     out.shape
                 );
-                if let Some(other) =
-                    (0..8).find(|&i| EfficientNetEncoder::stage_shape(i, n, h, w).to_vec() == out.shape)
+                if let Some(other) = (0..8)
+                    .find(|&i| EfficientNetEncoder::stage_shape(i, n, h, w).to_vec() == out.shape)
                 {
                     text.push_str(&format!(", which is the shape of stage {other}'s output"));
                 }
@@ -473,7 +478,10 @@ fn judge_adam_step(s: AdamStep, _ctx: &JudgeCtx) -> anyhow::Result<()> {
          Run the encoder with train = false",
         first_few(&stats)
     );
-    ensure!(s.decoder_variables > 0, "the model has no decoder variables");
+    ensure!(
+        s.decoder_variables > 0,
+        "the model has no decoder variables"
+    );
     ensure!(
         s.decoder_unchanged.is_empty(),
         "decoder variables did not change after a training step: {}",
@@ -621,7 +629,9 @@ mod tests {
             assert_eq!(cases[0].skip_height, 2 * cases[0].height);
             assert_eq!(cases[1].skip_height, 2 * cases[1].height - 1);
             assert!(cases[2].skip_height > 2 * cases[2].height);
-            assert!(cases.iter().all(|c| c.skip_height >= 3 && c.skip_width >= 3));
+            assert!(cases
+                .iter()
+                .all(|c| c.skip_height >= 3 && c.skip_width >= 3));
             let inputs = encoder_inputs(seed);
             assert!(inputs[0][2] % 32 == 0 && inputs[1][2] % 2 == 1);
             let runs = shape_runs(seed);

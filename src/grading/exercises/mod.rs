@@ -70,10 +70,16 @@ mod tests {
     fn reals_survive_json_even_when_not_finite() {
         for v in [1.5, -0.0, f64::INFINITY, f64::NEG_INFINITY] {
             let json = serde_json::to_string(&Real(v)).unwrap();
-            assert_eq!(serde_json::from_str::<Real>(&json).unwrap(), Real(v), "{json}");
+            assert_eq!(
+                serde_json::from_str::<Real>(&json).unwrap(),
+                Real(v),
+                "{json}"
+            );
         }
         let json = serde_json::to_string(&vec![Real(f64::NAN)]).unwrap();
-        assert!(serde_json::from_str::<Vec<Real>>(&json).unwrap()[0].0.is_nan());
+        assert!(serde_json::from_str::<Vec<Real>>(&json).unwrap()[0]
+            .0
+            .is_nan());
         assert!(serde_json::from_str::<Real>("\"seven\"").is_err());
     }
 
