@@ -9,6 +9,7 @@ mod report;
 mod reset;
 mod runner;
 mod selection;
+mod show_cmd;
 mod stage;
 mod tree_guard;
 mod ui;
@@ -28,7 +29,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
     name = "checker",
     version,
     about = "Grades the SE05 Transfer Learning workshop exercises",
-    after_help = "Examples:\n  checker 6          grade exercise 6\n  checker 6-9        grade exercises 6 to 9\n  checker all        grade everything\n  checker --list     show your progress\n  checker --hint 6   show the next hint for exercise 6"
+    after_help = "Examples:\n  checker 6          grade exercise 6\n  checker 6-9        grade exercises 6 to 9\n  checker all        grade everything\n  checker --list     show your progress\n  checker --hint 6   show the next hint for exercise 6\n  checker show 5     draw a training batch of your split into results/"
 )]
 struct Cli {
     /// Exercises to grade: a number (6), a range (6-9), several (6 8 10) or `all`.
@@ -125,6 +126,15 @@ enum Command {
     Data {
         #[command(subcommand)]
         action: Option<DataAction>,
+    },
+    /// Draw the data of exercise 1 (raw pairs), 4 (augmented pairs) or 5 (a training
+    /// batch) into results/, with the mask's outline over each image.
+    Show {
+        /// 1, 4 or 5.
+        exercise: u32,
+        /// Do not print the picture in the terminal, even where it could be shown.
+        #[arg(long)]
+        no_inline: bool,
     },
     /// Show which pretrained encoder weights the stage uses; `fetch` or `use FILE` for B0.
     Weights {
@@ -228,6 +238,10 @@ fn main() -> ExitCode {
                 },
             )
         }
+        Some(Command::Show {
+            exercise,
+            no_inline,
+        }) => show_cmd::run(&cfg, *exercise, !*no_inline),
         Some(Command::Data { action }) => data_cmd::run(action.as_ref()).map(|_| true),
         Some(Command::Weights { action }) => match action {
             None => weights_cmd::show(),
@@ -296,6 +310,18 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
     }
     if !cfg.solutions {
         record_progress(&results);
+    }
+    // Once the split works there is a training batch to look at (said once per run).
+    let split_passed = results
+        .iter()
+        .any(|r| r.number == 5 && r.status == Status::Passed);
+    if !quiet && split_passed {
+        println!(
+            "{}",
+            colored::Colorize::dimmed(
+                "See a training batch from your split: cargo run --bin checker -- show 5 (also `show 1`, `show 4`)"
+            )
+        );
     }
     if cli.format == ReportFormat::Classroom {
         classroom::from_results(&results, &numbers, cfg.solutions).write(cli.json.as_deref())?;

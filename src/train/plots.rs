@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Once;
 use tch::{Kind, Tensor};
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // DejaVu is a valid TrueType font; registering it cannot fail at run time.
@@ -24,7 +24,7 @@ fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// Writes `image` as PNG through a temporary file.
-fn save_png(image: &RgbImage, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn save_png(image: &RgbImage, path: &Path) -> anyhow::Result<()> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut bytes, image::ImageFormat::Png)
