@@ -105,7 +105,14 @@ fn main() {
                     Err(e) => MissingMask::NewFailed(short_error(&format!("{e:#}"))),
                     Ok(ds) => match ds.get(index) {
                         Err(e) => MissingMask::GetFailed(short_error(&format!("{e:#}"))),
-                        Ok(_) => MissingMask::GetSucceeded,
+                        Ok(_) => MissingMask::GetSucceeded {
+                            image: ds
+                                .images
+                                .get(index)
+                                .and_then(|p| p.file_name())
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                        },
                     },
                 })
             }),

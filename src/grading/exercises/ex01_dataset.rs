@@ -54,8 +54,9 @@ pub enum MissingMask {
     NewFailed(String),
     /// `get` failed with this error.
     GetFailed(String),
-    /// `get` returned an item.
-    GetSucceeded,
+    /// `get` returned an item; `image` is the file name of the image it lists at
+    /// that index.
+    GetSucceeded { image: String },
 }
 
 /// The items `plain_tensors` looks at: three distinct training indices.
@@ -304,9 +305,14 @@ fn judge_transforms(got: Shapes, ctx: &JudgeCtx) -> anyhow::Result<()> {
 fn judge_missing(got: MissingMask, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let config = fixtures::tiny_config(ctx.seed, "missing_mask_is_an_error");
     let i = deleted_item(ctx.seed);
-    let name = isic::mask_file_name(&crate::data::synthetic::image_id(&config, Split::Train, i));
+    let id = crate::data::synthetic::image_id(&config, Split::Train, i);
+    let name = isic::mask_file_name(&id);
     match got {
-        MissingMask::GetSucceeded => {
+        MissingMask::GetSucceeded { image } if image != format!("{id}.jpg") => bail!(
+            "the mask {name} of {id}.jpg (item {i} in sorted order) was deleted, but your \
+             item {i} is {image}, and get({i}) returned an item"
+        ),
+        MissingMask::GetSucceeded { .. } => {
             bail!("get({i}) returned an item although its mask {name} was deleted")
         }
         MissingMask::NewFailed(text) | MissingMask::GetFailed(text) => ensure!(

@@ -395,8 +395,9 @@ fn judge_rotation(got: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         mask_values(&what, &item.mask)?;
         ensure!(
             item.mask.close_to(&Summary::of(&binarised(&m)), 1e-9),
-            "{what}: the image is rotated as the pipeline draws, its mask is not rotated \
-             by the same angle: rotate image and mask in one Compose::apply call"
+            "{what}: the image is rotated as the pipeline draws, but the mask differs from \
+             its mask rotated by the same angle (nearest neighbour, binarised at 0.5): rotate \
+             image and mask in one Compose::apply call"
         );
     }
     Ok(())
