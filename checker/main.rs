@@ -398,7 +398,7 @@ mod tests {
             Cli::try_parse_from(["checker", "train", "--seed", "7", "--models", "m"]).unwrap();
         assert!(matches!(
             cli.command,
-            Some(Command::Train(ref o)) if o.seed == 7 && o.models == PathBuf::from("m")
+            Some(Command::Train(ref o)) if o.seed == 7 && o.models.as_os_str() == "m"
         ));
         let cli = Cli::try_parse_from(["checker", "--seed", "5", "train"]).unwrap();
         assert_eq!(cli.seed, Some(5));

@@ -388,7 +388,8 @@ pub(crate) mod tests {
     #[test]
     fn inconsistent_reports_are_refused_with_the_reason() {
         let (good, expected) = sample();
-        let cases: Vec<(&str, Box<dyn Fn(&mut StageReport)>)> = vec![
+        type Spoil = Box<dyn Fn(&mut StageReport)>;
+        let cases: Vec<(&str, Spoil)> = vec![
             ("schedule", Box::new(|r| r.schedule = Schedule::notebook())),
             ("seed", Box::new(|r| r.seed = 1)),
             ("mean holds NaN", Box::new(|r| r.mean[1] = f64::NAN)),
