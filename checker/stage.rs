@@ -119,7 +119,7 @@ fn run_and_judge(
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
     let mut spec = se05::sandbox::Spec::new(exe, &cfg.root);
-    spec.args = command.to_args().into_iter().map(Into::into).collect();
+    spec.args = command.to_args();
     spec.writable = vec![
         scratch.path().to_path_buf(),
         setup.options.out.clone(),
