@@ -217,17 +217,16 @@ pub fn check_source(file_label: &str, text: &str) -> Vec<Violation> {
                 },
                 "exercise code may not change the grader's environment or working folder",
             ),
-            "mod" => {
-                // `mod name;` loads name.rs from beside the file, unchecked.
+            // `mod name;` loads name.rs from beside the file, unchecked.
+            "mod"
                 if matches!(next, Some(Tok::Ident(_)))
-                    && matches!(tokens.get(i + 2).map(|t| &t.kind), Some(Tok::Punct(';')))
-                {
-                    flag(
-                        i,
-                        "mod NAME;",
-                        "a module in its own file is compiled without this check; write the module inline (`mod name { ... }`) or not at all",
-                    );
-                }
+                    && matches!(tokens.get(i + 2).map(|t| &t.kind), Some(Tok::Punct(';'))) =>
+            {
+                flag(
+                    i,
+                    "mod NAME;",
+                    "a module in its own file is compiled without this check; write the module inline (`mod name { ... }`) or not at all",
+                );
             }
             _ => {}
         }
@@ -235,7 +234,7 @@ pub fn check_source(file_label: &str, text: &str) -> Vec<Violation> {
         // Other crates of the workshop, as the first segment of a path or in a `use`.
         if let Some(&krate) = FORBIDDEN_CRATES.iter().find(|c| **c == name) {
             let first_segment = !after_path_sep || leading_path_sep(&tokens, i);
-            if (before_path_sep && first_segment) || (in_use && first_segment) {
+            if first_segment && (before_path_sep || in_use) {
                 flag(
                     i,
                     krate,

@@ -54,7 +54,7 @@ pub fn sign(key: &[u8], text: &str) -> String {
 
 /// Decodes a hexadecimal key.
 pub fn key_bytes(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
