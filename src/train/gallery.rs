@@ -1,7 +1,7 @@
 //! Pictures of image/mask pairs for `checker show`: each pair is drawn as the image with
 //! the mask's outline over it, and the mask on its own beside it, in a labelled grid.
 //!
-//! ```no_run
+//! ```ignore
 //! # use se05::train::gallery::{self, Pair};
 //! # fn f(x: &tch::Tensor, y: &tch::Tensor) -> anyhow::Result<()> {
 //! let pair = Pair::from_tensors(x, y, [0.5; 3], [0.2; 3], "item 0")?;
