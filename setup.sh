@@ -34,9 +34,23 @@ fi
   || "$VENV/bin/python" -m ensurepip --upgrade >/dev/null 2>&1 \
   || die "pip is missing in $VENV and ensurepip failed. Install pip (e.g. 'sudo apt install python3-pip') and re-run ./setup.sh"
 
+# pip unpacks the wheels next to the installed copy, so a first install needs about
+# twice the 4.6 GB it leaves behind; say so before pip fails halfway with ENOSPC.
+NEED_GB=8
+free_gb() { df -Pk "$1" | awk 'NR==2 { print int($4 / 1048576) }'; }
+if [ ! -d "$VENV/lib" ] || ! "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
+  for dir in . "${TMPDIR:-/tmp}"; do
+    have=$(free_gb "$dir")
+    [ "$have" -ge "$NEED_GB" ] \
+      || die "only ${have} GB free on the disk holding '$dir'; installing torch needs about ${NEED_GB} GB. Free some space (e.g. 'cargo clean' in old checkouts) and re-run ./setup.sh"
+  done
+fi
+
 say "installing torch==$TORCH_VERSION and ${EXTRA_PACKAGES[*]} (about 4.6 GB the first time)"
-"$VENV/bin/python" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" "${EXTRA_PACKAGES[@]}" \
-  || die "pip could not install torch==$TORCH_VERSION. Check your connection to PyPI and re-run ./setup.sh"
+if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-cache-dir -q \
+  "torch==$TORCH_VERSION" "${EXTRA_PACKAGES[@]}"; then
+  die "pip could not install torch==$TORCH_VERSION (its error is above: a network error means PyPI could not be reached, 'No space left on device' means the disk is full). Fix that and re-run ./setup.sh"
+fi
 
 TORCH_DIR=$("$VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))') \
   || die "torch was installed but cannot be imported; delete $VENV and re-run ./setup.sh"
