@@ -8,6 +8,7 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[path = "fixtures/submissions/tree.rs"]
@@ -17,8 +18,13 @@ use tree::{target_dir, ROOT};
 /// The exercise's wall-clock limit in these runs, in seconds.
 const LIMIT_S: u64 = 20;
 
-fn attack_tree() -> PathBuf {
-    tree::stable_copy_tagged("grading-attacks", "attacks")
+/// The tests share one copy of the tree and each puts its own fixture in place of
+/// exercise 6, so they take turns: the guard is held for the whole test.
+static TREE: Mutex<()> = Mutex::new(());
+
+fn attack_tree() -> (MutexGuard<'static, ()>, PathBuf) {
+    let turn = TREE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    (turn, tree::stable_copy_tagged("grading-attacks", "attacks"))
 }
 
 /// Every file of the tree but the exercise files, with its content (cargo brings
@@ -146,7 +152,7 @@ fn within_limit(g: &Graded, fixture: &str) {
 
 #[test]
 fn forgeries_earn_nothing_and_leave_the_tree_as_it_was() {
-    let tree = attack_tree();
+    let (_turn, tree) = attack_tree();
     let before = state(&tree);
 
     let g = grade(&tree, "ex06_forges_observations.rs", &["--no-policy"]);
@@ -176,7 +182,7 @@ fn forgeries_earn_nothing_and_leave_the_tree_as_it_was() {
 
 #[test]
 fn runaway_code_gets_a_verdict_within_the_limit() {
-    let tree = attack_tree();
+    let (_turn, tree) = attack_tree();
     let before = state(&tree);
 
     let g = grade(&tree, "ex06_exits.rs", &["--no-policy"]);
@@ -222,7 +228,7 @@ fn runaway_code_gets_a_verdict_within_the_limit() {
 
 #[test]
 fn the_policy_check_refuses_borrowed_solutions_before_compiling() {
-    let tree = attack_tree();
+    let (_turn, tree) = attack_tree();
     let g = grade(&tree, "ex06_reads_solution.rs", &[]);
     assert_eq!(g.points(), 0, "{:#}", g.report);
     assert_eq!(g.status(), "compile_error", "{:#}", g.report);
@@ -235,7 +241,7 @@ fn the_policy_check_refuses_borrowed_solutions_before_compiling() {
 
 #[test]
 fn classroom_and_grade_keep_forgeries_at_zero() {
-    let tree = attack_tree();
+    let (_turn, tree) = attack_tree();
     let report = tree.join("classroom.json");
     tree::put(
         &tree,
