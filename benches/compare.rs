@@ -56,6 +56,7 @@ use tch::{Device, Kind, Tensor};
 
 use se05::data::isic::{self, Preference};
 use se05::data::{cache, DataLoader, Dataset, Subset, SyntheticConfig};
+use se05::io::fsutil::write_atomic;
 use se05::models::Variant;
 
 /// The ISIC 2016 statistics the workshop records; pipeline.py uses the same.
@@ -847,139 +848,177 @@ fn pick<'a>(args: &Args, runs: &'a [Run], name: &str, side: Side) -> (Vec<&'a Va
     }
 }
 
+/// The medians over rounds that the tables are built from, per task and side.
+struct Figures<'a> {
+    args: &'a Args,
+    runs: &'a [Run],
+}
+
+impl Figures<'_> {
+    fn pick(&self, name: &str, side: Side) -> Vec<&Value> {
+        pick(self.args, self.runs, name, side).0
+    }
+}
+
+/// Median over rounds of a per-run figure.
+fn med(vals: &[&Value], f: &dyn Fn(&Value) -> f64) -> f64 {
+    median(vals.iter().map(|v| f(v)).collect())
+}
+
+/// The table's rows (main figures, then details) for the tasks that ran.
 fn rows(args: &Args, tasks: &[Task], runs: &[Run]) -> (Vec<Row>, Vec<Row>) {
-    let pick = |name: &str, side: Side| -> Vec<&Value> { pick(args, runs, name, side).0 };
-    // Median over rounds of a per-run figure.
-    let med = |vals: &[&Value], f: &dyn Fn(&Value) -> f64| -> f64 {
-        median(vals.iter().map(|v| f(v)).collect())
-    };
+    let figures = Figures { args, runs };
     let (mut main, mut detail) = (Vec::new(), Vec::new());
     let has = |name: &str| tasks.iter().any(|t| t.name == name);
     if has("loader") {
-        let (r, rn, p) = (
-            pick("loader", Side::Rust),
-            pick("loader", Side::RustNoCache),
-            pick("loader", Side::Python),
-        );
-        let rate = |vals: &[&Value], e: Epochs| med(vals, &|v| batches(v) / e.seconds(v));
-        let per =
-            |vals: &[&Value], e: Epochs| med(vals, &|v| median(e.batches(v, "batch_seconds")));
-        let py = rate(&p, Epochs::All);
-        for (what, rust, target) in [
-            (
-                "data pipeline, epoch 1 (Rust: decode cache cold)",
-                rate(&r, Epochs::First),
-                "≥ 5",
-            ),
-            (
-                "data pipeline, later epochs (Rust: cache warm)",
-                rate(&r, Epochs::Later),
-                "≥ 5",
-            ),
-            (
-                "data pipeline, decode cache off",
-                rate(&rn, Epochs::All),
-                "",
-            ),
-        ] {
-            main.push(Row {
-                what: what.into(),
-                rust,
-                python: py,
-                unit: "batches/s",
-                target,
-            });
-        }
-        let py = per(&p, Epochs::All);
-        for (what, rust) in [
-            ("load one batch, epoch 1", per(&r, Epochs::First)),
-            ("load one batch, later epochs", per(&r, Epochs::Later)),
-            ("load one batch, decode cache off", per(&rn, Epochs::All)),
-        ] {
-            detail.push(Row {
-                what: what.into(),
-                rust,
-                python: py,
-                unit: "s",
-                target: "",
-            });
-        }
+        loader_rows(&figures, &mut main, &mut detail);
     }
     for (name, label) in [("unet", "U-Net"), ("efficient", "EfficientNet U-Net")] {
-        if !has(name) {
-            continue;
+        if has(name) {
+            training_rows(&figures, name, label, &mut main, &mut detail);
         }
-        let (r, p) = (pick(name, Side::Rust), pick(name, Side::Python));
-        let n = r.first().map_or(f64::NAN, |v| batches(v));
-        let mut epochs = vec![(Epochs::First, "epoch 1")];
-        if args.epochs > 1 {
-            epochs.push((Epochs::Later, "later epochs"));
-        }
-        for &(e, when) in &epochs {
-            main.push(Row {
-                what: format!("{label}, {when} ({n:.0} batches)"),
-                rust: med(&r, &|v| e.seconds(v)),
-                python: med(&p, &|v| e.seconds(v)),
-                unit: "s",
-                target: "≤ 1",
-            });
-        }
+    }
+    memory_rows(&figures, tasks, &mut main);
+    (main, detail)
+}
+
+/// The data pipeline alone: batches per second and seconds per batch, both sides.
+fn loader_rows(figures: &Figures, main: &mut Vec<Row>, detail: &mut Vec<Row>) {
+    let pick = |name: &str, side: Side| figures.pick(name, side);
+    let (r, rn, p) = (
+        pick("loader", Side::Rust),
+        pick("loader", Side::RustNoCache),
+        pick("loader", Side::Python),
+    );
+    let rate = |vals: &[&Value], e: Epochs| med(vals, &|v| batches(v) / e.seconds(v));
+    let per = |vals: &[&Value], e: Epochs| med(vals, &|v| median(e.batches(v, "batch_seconds")));
+    let py = rate(&p, Epochs::All);
+    for (what, rust, target) in [
+        (
+            "data pipeline, epoch 1 (Rust: decode cache cold)",
+            rate(&r, Epochs::First),
+            "≥ 5",
+        ),
+        (
+            "data pipeline, later epochs (Rust: cache warm)",
+            rate(&r, Epochs::Later),
+            "≥ 5",
+        ),
+        (
+            "data pipeline, decode cache off",
+            rate(&rn, Epochs::All),
+            "",
+        ),
+    ] {
         main.push(Row {
-            what: format!("{label}, compute floor ({n:.0} steps on pre-built batches)"),
-            rust: med(&r, &floor_of),
-            python: med(&p, &floor_of),
-            unit: "s",
-            target: "",
+            what: what.into(),
+            rust,
+            python: py,
+            unit: "batches/s",
+            target,
         });
-        for &(e, when) in &epochs {
-            main.push(Row {
-                what: format!("{label} overhead, {when} / floor"),
-                rust: med(&r, &|v| e.seconds(v) / floor_of(v)),
-                python: med(&p, &|v| e.seconds(v) / floor_of(v)),
-                unit: "×",
-                target: "Rust ≤ 1.05×",
-            });
-        }
-        // The same from per-step medians, which shrug off bursts of load from other
-        // processes: (median load + median step) / median floor step.
-        for &(e, when) in &epochs {
-            let robust = |v: &Value| {
-                (median(e.batches(v, "epoch_load_seconds"))
-                    + median(e.batches(v, "epoch_step_seconds")))
-                    / floor_step(v)
-            };
-            main.push(Row {
-                what: format!("{label} overhead, {when}, from per-step medians"),
-                rust: med(&r, &robust),
-                python: med(&p, &robust),
-                unit: "×",
-                target: "Rust ≤ 1.05×",
-            });
-        }
-        for &(e, when) in &epochs {
-            detail.push(Row {
-                what: format!("{label}: load one batch, {when}"),
-                rust: med(&r, &|v| median(e.batches(v, "epoch_load_seconds"))),
-                python: med(&p, &|v| median(e.batches(v, "epoch_load_seconds"))),
-                unit: "s",
-                target: "",
-            });
-            detail.push(Row {
-                what: format!("{label}: training step, {when}"),
-                rust: med(&r, &|v| median(e.batches(v, "epoch_step_seconds"))),
-                python: med(&p, &|v| median(e.batches(v, "epoch_step_seconds"))),
-                unit: "s",
-                target: "",
-            });
-        }
+    }
+    let py = per(&p, Epochs::All);
+    for (what, rust) in [
+        ("load one batch, epoch 1", per(&r, Epochs::First)),
+        ("load one batch, later epochs", per(&r, Epochs::Later)),
+        ("load one batch, decode cache off", per(&rn, Epochs::All)),
+    ] {
         detail.push(Row {
-            what: format!("{label}: training step on a pre-built batch"),
-            rust: med(&r, &floor_step),
-            python: med(&p, &floor_step),
+            what: what.into(),
+            rust,
+            python: py,
             unit: "s",
             target: "",
         });
     }
+}
+
+/// One model's training: epoch times, its compute floor and the overhead over it.
+fn training_rows(
+    figures: &Figures,
+    name: &str,
+    label: &str,
+    main: &mut Vec<Row>,
+    detail: &mut Vec<Row>,
+) {
+    let args = figures.args;
+    let pick = |name: &str, side: Side| figures.pick(name, side);
+    let (r, p) = (pick(name, Side::Rust), pick(name, Side::Python));
+    let n = r.first().map_or(f64::NAN, |v| batches(v));
+    let mut epochs = vec![(Epochs::First, "epoch 1")];
+    if args.epochs > 1 {
+        epochs.push((Epochs::Later, "later epochs"));
+    }
+    for &(e, when) in &epochs {
+        main.push(Row {
+            what: format!("{label}, {when} ({n:.0} batches)"),
+            rust: med(&r, &|v| e.seconds(v)),
+            python: med(&p, &|v| e.seconds(v)),
+            unit: "s",
+            target: "≤ 1",
+        });
+    }
+    main.push(Row {
+        what: format!("{label}, compute floor ({n:.0} steps on pre-built batches)"),
+        rust: med(&r, &floor_of),
+        python: med(&p, &floor_of),
+        unit: "s",
+        target: "",
+    });
+    for &(e, when) in &epochs {
+        main.push(Row {
+            what: format!("{label} overhead, {when} / floor"),
+            rust: med(&r, &|v| e.seconds(v) / floor_of(v)),
+            python: med(&p, &|v| e.seconds(v) / floor_of(v)),
+            unit: "×",
+            target: "Rust ≤ 1.05×",
+        });
+    }
+    // The same from per-step medians, which shrug off bursts of load from other
+    // processes: (median load + median step) / median floor step.
+    for &(e, when) in &epochs {
+        let robust = |v: &Value| {
+            (median(e.batches(v, "epoch_load_seconds"))
+                + median(e.batches(v, "epoch_step_seconds")))
+                / floor_step(v)
+        };
+        main.push(Row {
+            what: format!("{label} overhead, {when}, from per-step medians"),
+            rust: med(&r, &robust),
+            python: med(&p, &robust),
+            unit: "×",
+            target: "Rust ≤ 1.05×",
+        });
+    }
+    for &(e, when) in &epochs {
+        detail.push(Row {
+            what: format!("{label}: load one batch, {when}"),
+            rust: med(&r, &|v| median(e.batches(v, "epoch_load_seconds"))),
+            python: med(&p, &|v| median(e.batches(v, "epoch_load_seconds"))),
+            unit: "s",
+            target: "",
+        });
+        detail.push(Row {
+            what: format!("{label}: training step, {when}"),
+            rust: med(&r, &|v| median(e.batches(v, "epoch_step_seconds"))),
+            python: med(&p, &|v| median(e.batches(v, "epoch_step_seconds"))),
+            unit: "s",
+            target: "",
+        });
+    }
+    detail.push(Row {
+        what: format!("{label}: training step on a pre-built batch"),
+        rust: med(&r, &floor_step),
+        python: med(&p, &floor_step),
+        unit: "s",
+        target: "",
+    });
+}
+
+/// Peak memory of every task that loads or trains.
+fn memory_rows(figures: &Figures, tasks: &[Task], main: &mut Vec<Row>) {
+    let pick = |name: &str, side: Side| figures.pick(name, side);
     for task in tasks
         .iter()
         .filter(|t| t.mode == "loader" || t.mode == "train")
@@ -997,11 +1036,101 @@ fn rows(args: &Args, tasks: &[Task], runs: &[Run]) -> (Vec<Row>, Vec<Row>) {
             target: "",
         });
     }
-    (main, detail)
 }
 
 fn driver(args: &Args) -> Result<()> {
-    let tasks: Vec<Task> = args
+    let tasks = parse_tasks(args)?;
+
+    let machine = format!(
+        "{} CPUs ({}), torch threads {} on both sides",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model(),
+        args.threads
+    );
+    println!("machine: {machine}; load average {}", load_average());
+    let config = SyntheticConfig::isic_like();
+    let source = isic::ensure_dataset_with(&isic::datasets_dir(), &config, Preference::Synthetic)?;
+    println!("{}", source.describe());
+    let data = source.root.clone();
+    let py = python()?;
+    let bytes = warm_page_cache(&data)?;
+    println!(
+        "read {:.0} MiB of training files once (page cache)",
+        bytes as f64 / (1 << 20) as f64
+    );
+
+    let started = Instant::now();
+    let runs = run_rounds(args, &tasks, &data, &py)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let others = median(
+        runs.iter()
+            .filter_map(|(_, _, _, v)| v["others_cpu_share"].as_f64())
+            .collect(),
+    );
+
+    let (main, detail) = rows(args, &tasks, &runs);
+    let profile = profile_rows(&runs, &["profile"]);
+    let steps = profile_rows(&runs, &["steps-unet", "steps-efficient"]);
+    // Which medians had to use noisy runs (no run of that task and side was quiet).
+    let noisy = noisy_medians(args, &tasks, &runs);
+    let header = format!(
+        "{machine}\ndata: {}\n{} rounds, Rust and Python interleaved; {:.0} s in all; \
+         other processes used {:.0}% of the CPUs during the median run\n\
+         medians over the runs during which other processes used at most {:.0}% of the CPUs{}\n\
+         subsets: U-Net {} images, EfficientNet U-Net {} images per epoch; {} training epochs, {} loader epochs, {} warm-up steps\n",
+        source.describe(),
+        args.rounds,
+        elapsed,
+        100.0 * others,
+        100.0 * args.max_others,
+        if noisy.is_empty() {
+            String::new()
+        } else {
+            format!(" (none was, so all runs count, for: {})", noisy.join(", "))
+        },
+        args.unet_images,
+        args.efficient_images,
+        args.epochs,
+        args.loader_epochs,
+        args.warmup,
+    );
+    let mut text = format!(
+        "{}\nPer batch (medians):\n\n{}",
+        table(&main),
+        table(&detail)
+    );
+    if !steps.is_empty() {
+        text += &format!(
+            "\nOne training step on a pre-built batch (medians, milliseconds):\n\n{}",
+            table(&steps)
+        );
+    }
+    if !profile.is_empty() {
+        text += &format!(
+            "\nOne item, one thread, decode cache off (median of 100 items):\n\n{}",
+            table(&profile)
+        );
+    }
+    println!("\n{header}\n{text}");
+    println!("checker latency (item 5): not measured by this bench (see benches/python/README.md)");
+
+    let results = Results {
+        machine: &machine,
+        elapsed,
+        others,
+        runs: &runs,
+        main: &main,
+        detail: &detail,
+        profile: &profile,
+        steps: &steps,
+        noisy: &noisy,
+    };
+    write_results(args, &results, &format!("{header}\n{text}"))
+}
+
+/// The tasks named by `--only`, in the order given.
+fn parse_tasks(args: &Args) -> Result<Vec<Task>> {
+    Ok(args
         .only
         .split(',')
         .map(|t| match t.trim() {
@@ -1049,30 +1178,15 @@ fn driver(args: &Args) -> Result<()> {
         .collect::<Result<Vec<Vec<Task>>>>()?
         .into_iter()
         .flatten()
-        .collect();
+        .collect())
+}
 
-    let machine = format!(
-        "{} CPUs ({}), torch threads {} on both sides",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model(),
-        args.threads
-    );
-    println!("machine: {machine}; load average {}", load_average());
-    let config = SyntheticConfig::isic_like();
-    let source = isic::ensure_dataset_with(&isic::datasets_dir(), &config, Preference::Synthetic)?;
-    println!("{}", source.describe());
-    let data = source.root.clone();
-    let py = python()?;
-    let bytes = warm_page_cache(&data)?;
-    println!(
-        "read {:.0} MiB of training files once (page cache)",
-        bytes as f64 / (1 << 20) as f64
-    );
-
-    let started = Instant::now();
+/// Every round of every task on every side, Rust and Python interleaved (the order
+/// flips each round, so a slow spell of the machine does not favour one side).
+fn run_rounds(args: &Args, tasks: &[Task], data: &Path, py: &Path) -> Result<Vec<Run>> {
     let mut runs: Vec<Run> = Vec::new();
     for round in 0..args.rounds {
-        for task in &tasks {
+        for task in tasks {
             if (task.name == "profile" || task.mode == "steps") && round > 0 {
                 continue;
             }
@@ -1096,7 +1210,7 @@ fn driver(args: &Args) -> Result<()> {
                 } else {
                     (0.0, f64::NAN)
                 };
-                let mut v = run_json(command(args, side, task, &data, &py)?, &what)?;
+                let mut v = run_json(command(args, side, task, data, py)?, &what)?;
                 v["waited_for_quiet_seconds"] = json!(waited);
                 v["busy_before"] = json!(share);
                 let short = |key: &str| {
@@ -1117,18 +1231,12 @@ fn driver(args: &Args) -> Result<()> {
             }
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let others = median(
-        runs.iter()
-            .filter_map(|(_, _, _, v)| v["others_cpu_share"].as_f64())
-            .collect(),
-    );
+    Ok(runs)
+}
 
-    let (main, detail) = rows(args, &tasks, &runs);
-    let profile = profile_rows(&runs, &["profile"]);
-    let steps = profile_rows(&runs, &["steps-unet", "steps-efficient"]);
-    // Which medians had to use noisy runs (no run of that task and side was quiet).
-    let noisy: Vec<String> = tasks
+/// The task and side pairs whose medians had to use noisy runs (none was quiet).
+fn noisy_medians(args: &Args, tasks: &[Task], runs: &[Run]) -> Vec<String> {
+    tasks
         .iter()
         .filter(|t| t.mode == "loader" || t.mode == "train")
         .flat_map(|t| {
@@ -1139,58 +1247,35 @@ fn driver(args: &Args) -> Result<()> {
             };
             sides
                 .iter()
-                .filter(|&&s| !pick(args, &runs, t.name, s).1)
+                .filter(|&&s| !pick(args, runs, t.name, s).1)
                 .map(|s| format!("{} {s:?}", t.name))
                 .collect::<Vec<_>>()
         })
-        .collect();
-    let header = format!(
-        "{machine}\ndata: {}\n{} rounds, Rust and Python interleaved; {:.0} s in all; \
-         other processes used {:.0}% of the CPUs during the median run\n\
-         medians over the runs during which other processes used at most {:.0}% of the CPUs{}\n\
-         subsets: U-Net {} images, EfficientNet U-Net {} images per epoch; {} training epochs, {} loader epochs, {} warm-up steps\n",
-        source.describe(),
-        args.rounds,
-        elapsed,
-        100.0 * others,
-        100.0 * args.max_others,
-        if noisy.is_empty() {
-            String::new()
-        } else {
-            format!(" (none was, so all runs count, for: {})", noisy.join(", "))
-        },
-        args.unet_images,
-        args.efficient_images,
-        args.epochs,
-        args.loader_epochs,
-        args.warmup,
-    );
-    let mut text = format!(
-        "{}\nPer batch (medians):\n\n{}",
-        table(&main),
-        table(&detail)
-    );
-    if !steps.is_empty() {
-        text += &format!(
-            "\nOne training step on a pre-built batch (medians, milliseconds):\n\n{}",
-            table(&steps)
-        );
-    }
-    if !profile.is_empty() {
-        text += &format!(
-            "\nOne item, one thread, decode cache off (median of 100 items):\n\n{}",
-            table(&profile)
-        );
-    }
-    println!("\n{header}\n{text}");
-    println!("checker latency (item 5): not measured by this bench (see benches/python/README.md)");
+        .collect()
+}
 
+/// What one comparison produced, for the JSON file beside the table.
+struct Results<'a> {
+    machine: &'a str,
+    elapsed: f64,
+    others: f64,
+    runs: &'a [Run],
+    main: &'a [Row],
+    detail: &'a [Row],
+    profile: &'a [Row],
+    steps: &'a [Row],
+    noisy: &'a [String],
+}
+
+/// Writes the raw runs and rows as JSON and the table as Markdown under `--out`.
+fn write_results(args: &Args, r: &Results, table_text: &str) -> Result<()> {
     let out = repo().join(&args.out);
     std::fs::create_dir_all(&out)?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    let raw: Vec<Value> = runs
+    let raw: Vec<Value> = r
+        .runs
         .iter()
         .map(|(round, name, side, v)| {
             json!({"round": round, "task": name, "side": format!("{side:?}"), "result": v})
@@ -1198,24 +1283,30 @@ fn driver(args: &Args) -> Result<()> {
         .collect();
     let to_json = |rows: &[Row]| -> Vec<Value> {
         rows.iter()
-            .map(|r| json!({"what": r.what, "rust": r.rust, "python": r.python, "unit": r.unit, "target": r.target}))
+            .map(|row| {
+                json!({"what": row.what, "rust": row.rust, "python": row.python,
+                       "unit": row.unit, "target": row.target})
+            })
             .collect()
     };
     let summary = json!({
-        "machine": machine,
+        "machine": r.machine,
         "args": format!("{args:?}"),
-        "seconds": elapsed,
-        "others_cpu_share_median": others,
+        "seconds": r.elapsed,
+        "others_cpu_share_median": r.others,
         "runs": raw,
-        "rows": to_json(&main),
-        "per_batch": to_json(&detail),
-        "profile": to_json(&profile),
-        "steps": to_json(&steps),
-        "noisy_medians": noisy,
+        "rows": to_json(r.main),
+        "per_batch": to_json(r.detail),
+        "profile": to_json(r.profile),
+        "steps": to_json(r.steps),
+        "noisy_medians": r.noisy,
     });
     let json_path = out.join(format!("compare-{stamp}.json"));
-    std::fs::write(&json_path, serde_json::to_string_pretty(&summary)?)?;
-    std::fs::write(out.join("compare-latest.md"), format!("{header}\n{text}"))?;
+    write_atomic(
+        &json_path,
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    write_atomic(&out.join("compare-latest.md"), table_text.as_bytes())?;
     println!("raw results: {}", json_path.display());
     Ok(())
 }
