@@ -195,6 +195,7 @@ mod tests {
             status,
             points_earned: checks.iter().map(|c| c.points_earned).sum(),
             points_possible: ex.points,
+            points_held_back: 0,
             message: message.into(),
             duration_ms: 9,
             seed: None,
