@@ -1,8 +1,8 @@
 //! `checker --hint N` and `checker --list`: help and progress for students.
 use crate::ui;
 use colored::Colorize;
-use se05::progress::Progress;
-use se05::registry::{self, EXERCISES};
+use se05::grading::progress::Progress;
+use se05::grading::registry::{self, EXERCISES};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -59,7 +59,7 @@ pub fn show_next(n: u32) -> anyhow::Result<()> {
     }
     seen.insert(n, shown);
     if let Err(e) =
-        se05::fsutil::write_atomic(&hints_path(), serde_json::to_string(&seen)?.as_bytes())
+        se05::io::fsutil::write_atomic(&hints_path(), serde_json::to_string(&seen)?.as_bytes())
     {
         eprintln!("warning: could not remember which hints you saw: {e:#}");
     }

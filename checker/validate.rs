@@ -4,8 +4,8 @@
 use crate::runner::{self, ExerciseResult, RunConfig};
 use crate::ui;
 use colored::Colorize;
+use se05::grading::registry::EXERCISES;
 use se05::grading::Status;
-use se05::registry::EXERCISES;
 use std::process::Command;
 
 /// Fails when exercises/ differs from the committed stubs (a student's work in

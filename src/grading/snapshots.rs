@@ -34,7 +34,7 @@ fn bless(ctx: &JudgeCtx, target: &str, name: &str, text: &str) -> anyhow::Result
         "---\nsource: checks/{target}.rs\nexpression: {name}\n---\n{}\n",
         text.trim_end()
     );
-    crate::fsutil::write_atomic(&path(ctx, target, name), body.as_bytes())
+    crate::io::fsutil::write_atomic(&path(ctx, target, name), body.as_bytes())
 }
 
 /// Compares `actual` with the reference's snapshot line by line and explains the
@@ -52,7 +52,7 @@ pub fn compare(
     let expected = read(ctx, target, name)?;
     let actual = actual.trim_end().to_string() + "\n";
     if numeric {
-        return crate::summary::compare_numeric_text(&expected, &actual, 1e-3, 1e-5)
+        return crate::grading::summary::compare_numeric_text(&expected, &actual, 1e-3, 1e-5)
             .map_err(|d| anyhow::anyhow!("differs from the reference:\n{d}"));
     }
     if expected == actual {

@@ -4,7 +4,7 @@ use super::ex08_up::CAT_MISMATCH;
 use super::{rng, Real};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use crate::grading::snapshots;
-use crate::summary::thousands;
+use crate::grading::summary::thousands;
 use anyhow::ensure;
 use rand::Rng;
 use serde::{Deserialize, Serialize};

@@ -158,7 +158,7 @@ pub fn run<S: StudentCode>(
         unet: ModelReport::new(unet.history, unet.test),
         unet_efficient: ModelReport::new(efficient.history, efficient.test),
     };
-    crate::fsutil::write_atomic(
+    crate::io::fsutil::write_atomic(
         &options.out.join(super::REPORT_FILE),
         &serde_json::to_vec_pretty(&report)?,
     )?;

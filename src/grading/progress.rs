@@ -2,7 +2,7 @@
 //!
 //! One JSON document holds the latest result of every exercise and quiz. It lives at
 //! `<crate root>/.se05/progress.json` (git-ignored) unless the environment variable
-//! `SE05_PROGRESS` names another file. Writes are atomic ([`crate::fsutil::write_atomic`]:
+//! `SE05_PROGRESS` names another file. Writes are atomic ([`crate::io::fsutil::write_atomic`]:
 //! a temporary file in the same directory, flushed, renamed over the old file), so an
 //! interrupted run never leaves a half-written progress file behind, and a reader never
 //! needs a lock. [`Progress::update`] holds an exclusive advisory lock on
@@ -10,7 +10,7 @@
 //! `quiz` and `checker` runs never lose each other's records.
 //!
 //! ```no_run
-//! use se05::progress::Progress;
+//! use se05::grading::progress::Progress;
 //! let path = Progress::default_path();
 //! Progress::update(&path, |p| p.record_quiz(2, 5, 6))?;
 //! # Ok::<(), anyhow::Error>(())
@@ -167,13 +167,13 @@ impl Progress {
         })
     }
 
-    /// Writes the progress file atomically (see [`crate::fsutil::write_atomic`]),
+    /// Writes the progress file atomically (see [`crate::io::fsutil::write_atomic`]),
     /// creating its directory when needed. This replaces the file whatever another
     /// process wrote meanwhile; to change a record, use [`Progress::update`].
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut json = serde_json::to_string_pretty(self).context("cannot serialise progress")?;
         json.push('\n');
-        crate::fsutil::write_atomic(path, json.as_bytes())
+        crate::io::fsutil::write_atomic(path, json.as_bytes())
             .with_context(|| format!("cannot save the progress file {}", path.display()))
     }
 
