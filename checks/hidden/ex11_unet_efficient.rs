@@ -4,8 +4,8 @@ use crate::ex11_unet_efficient::UNetEfficient;
 use se05::grading::exercises::hidden::{observe_flow, unet_efficient_case};
 use se05::grading::exercises::torch_seed;
 use se05::grading::observe::{observe, Observer};
+use se05::grading::summary;
 use se05::models::{EfficientNetEncoder, Variant};
-use se05::summary;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Tensor};
 
@@ -22,6 +22,10 @@ pub fn observers() -> Vec<Observer> {
         tch::manual_seed(torch_seed(ctx.seed, "hidden/ex11/input"));
         let x = Tensor::randn(c.input_shape(), tch::kind::FLOAT_CPU);
         let y = m.forward_t(&x, true);
-        Ok(observe_flow(&vs, &y, torch_seed(ctx.seed, "hidden/ex11/projection")))
+        Ok(observe_flow(
+            &vs,
+            &y,
+            torch_seed(ctx.seed, "hidden/ex11/projection"),
+        ))
     })]
 }

@@ -25,12 +25,12 @@ pub mod hidden;
 
 /// True when this build has the hidden checks (the instructor's repository), false
 /// in the student release, whose checks then award
-/// [`crate::registry::Exercise::visible_points`].
+/// [`crate::grading::registry::Exercise::visible_points`].
 pub const HIDDEN_CHECKS_INCLUDED: bool = cfg!(feature = "hidden-checks");
 
 /// The points this build's checks of exercise `ex` can award: all of them with the
 /// hidden checks, the visible ones without.
-pub fn points_here(ex: &crate::registry::Exercise) -> u32 {
+pub fn points_here(ex: &crate::grading::registry::Exercise) -> u32 {
     if HIDDEN_CHECKS_INCLUDED {
         ex.points
     } else {

@@ -113,7 +113,7 @@ pub fn observe_flow(vs: &tch::nn::VarStore, output: &Tensor, seed: i64) -> Flow 
             Gradient { name, largest }
         })
         .collect();
-    gradients.sort_by(|a, b| crate::summary::natural_cmp(&a.name, &b.name));
+    gradients.sort_by(|a, b| crate::grading::summary::natural_cmp(&a.name, &b.name));
     Flow {
         output_shape,
         gradients,
@@ -372,14 +372,18 @@ mod tests {
 
     #[test]
     fn every_registered_hidden_check_has_a_judge() {
-        for h in crate::registry::HIDDEN_CHECKS {
+        for h in crate::grading::registry::HIDDEN_CHECKS {
             let specs = specs(h.exercise);
             let found = specs.iter().find(|s| s.name == h.name);
             assert_eq!(found.map(|s| s.points), Some(h.points), "{h:?}");
         }
         for n in [6, 7, 8, 9, 11] {
             let points: u32 = specs(n).iter().map(|s| s.points).sum();
-            assert_eq!(points, crate::registry::hidden_points(n), "exercise {n}");
+            assert_eq!(
+                points,
+                crate::grading::registry::hidden_points(n),
+                "exercise {n}"
+            );
         }
     }
 }
