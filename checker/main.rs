@@ -5,6 +5,7 @@ mod classroom;
 mod data_cmd;
 mod grade;
 mod hints;
+mod release;
 mod report;
 mod reset;
 mod runner;
@@ -92,6 +93,15 @@ enum Command {
         /// copy (after reviewing the submission); they are withheld by default.
         #[arg(long)]
         trust_flagged: bool,
+    },
+    /// Instructors: write the student repository (no solutions, no hidden checks,
+    /// a README generated from the registry) into DIR.
+    Release {
+        /// A new or empty folder.
+        dir: PathBuf,
+        /// Replace what DIR holds (its .git folder is kept).
+        #[arg(long)]
+        force: bool,
     },
     /// Put back the original stub of an exercise (your file is backed up first).
     Reset {
@@ -204,7 +214,19 @@ fn main() -> ExitCode {
         trust_flagged: false,
         policy: !cli.no_policy,
     };
+    // The student release has no solutions/: say so instead of a compile error.
+    let needs_solutions = cli.solutions || matches!(cli.command, Some(Command::Validate));
+    if needs_solutions && !cfg.root.join("solutions").is_dir() {
+        eprintln!(
+            "{} {} has no solutions/ folder (a student release): --solutions and `validate` \
+             work in the instructor's repository only",
+            colored::Colorize::bold(colored::Colorize::red("error:")),
+            cfg.root.display()
+        );
+        return ExitCode::from(2);
+    }
     let outcome = match &cli.command {
+        Some(Command::Release { dir, force }) => release::run(&cfg.root, dir, *force),
         Some(Command::Validate) => validate::run(&cfg),
         Some(Command::Grade {
             submissions,

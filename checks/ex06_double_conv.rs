@@ -145,7 +145,7 @@ fn main() {
     )
 }
 
-// The hidden checks (src/registry.rs HIDDEN_CHECKS): not in the student release.
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
 #[cfg(feature = "hidden-checks")]
 #[path = "hidden/ex06_double_conv.rs"]
 mod hidden;

@@ -64,7 +64,7 @@ fn main() {
     )
 }
 
-// The hidden checks (src/registry.rs HIDDEN_CHECKS): not in the student release.
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
 #[cfg(feature = "hidden-checks")]
 #[path = "hidden/ex07_down.rs"]
 mod hidden;

@@ -114,7 +114,7 @@ fn main() {
     )
 }
 
-// The hidden checks (src/registry.rs HIDDEN_CHECKS): not in the student release.
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
 #[cfg(feature = "hidden-checks")]
 #[path = "hidden/ex09_unet.rs"]
 mod hidden;

@@ -266,7 +266,7 @@ fn main() {
     )
 }
 
-// The hidden checks (src/registry.rs HIDDEN_CHECKS): not in the student release.
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
 #[cfg(feature = "hidden-checks")]
 #[path = "hidden/ex11_unet_efficient.rs"]
 mod hidden;

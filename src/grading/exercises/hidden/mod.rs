@@ -1,7 +1,7 @@
 //! Hidden checks: judged here like the others, observed by checks/hidden/, and left
 //! out of the student release together with those observers (`checker release`). They
 //! are compiled only with the `hidden-checks` feature (on in the instructor's
-//! Cargo.toml, off in the release's); `src/registry.rs` `HIDDEN_CHECKS` names them
+//! Cargo.toml, off in the release's); `src/grading/registry.rs` `HIDDEN_CHECKS` names them
 //! and their points, which is all a student's copy knows of them.
 //!
 //! Every model exercise has one: inputs from ranges the visible checks never draw
