@@ -311,6 +311,38 @@ fn outside_changes(
     out
 }
 
+/// Lists what the fork changed outside exercises/ compared with the release it was
+/// made from, as its `RELEASE.json` records it (file hashes).
+fn changes_since_release(
+    record: &crate::release::Record,
+    fork: &Path,
+    fork_files: &BTreeSet<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let skip = |rel: &str| rel.starts_with("exercises/") || rel == crate::release::RECORD_FILE;
+    for rel in fork_files.iter().filter(|r| !skip(r)) {
+        match record.files.get(rel) {
+            None => out.push(format!("added: {rel}")),
+            Some(hash) => {
+                let now = content(&fork.join(rel)).map(|b| crate::release::sha256_hex(&b));
+                if now.as_deref() != Some(hash.as_str()) {
+                    out.push(format!("modified: {rel}"));
+                }
+            }
+        }
+    }
+    for rel in record.files.keys().filter(|r| !skip(r)) {
+        if !fork_files.contains(rel) {
+            out.push(format!("deleted: {rel}"));
+        }
+    }
+    out.sort_by(|a, b| {
+        let path = |s: &str| s.split_once(": ").map(|(_, p)| p.to_string());
+        path(a).cmp(&path(b))
+    });
+    out
+}
+
 /// Reads the fork's exercise files into the tree; returns notes on what was odd.
 fn install_exercises(
     root: &Path,
@@ -509,6 +541,8 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
 
     let root_files = file_set(&root)?;
     let tree = Tree::new(work.join("tree"), &root_files);
+    // What a fork made today would hold: forks are compared with their own release.
+    let current_release = crate::release::plan(&root)?.record;
     let cfg = RunConfig {
         root: tree.dir.clone(),
         solutions: false,
@@ -567,7 +601,39 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
             Report::error(false, why, started)
         } else {
             let fork_files = file_set(dir)?;
-            changed = outside_changes(&root, &root_files, dir, &fork_files);
+            changed = match crate::release::read_record(dir) {
+                // A fork of the student release: changes since that release.
+                Some(Ok(record)) => {
+                    if let Some((line, files)) =
+                        crate::release::compare_records(&record, &current_release)
+                    {
+                        let shown: Vec<&str> = files.iter().take(12).map(|f| f.as_str()).collect();
+                        let more = if files.len() > 12 {
+                            format!(", … ({} more)", files.len() - 12)
+                        } else {
+                            String::new()
+                        };
+                        notes.push(format!(
+                            "RELEASE.json (as the fork holds it): {line}; files that differ \
+                             between the two releases: {}{more}",
+                            if shown.is_empty() {
+                                "none".to_string()
+                            } else {
+                                shown.join(", ")
+                            }
+                        ));
+                    }
+                    changes_since_release(&record, dir, &fork_files)
+                }
+                Some(Err(e)) => {
+                    notes.push(format!(
+                        "{e:#}: compared with the instructor's tree instead"
+                    ));
+                    outside_changes(&root, &root_files, dir, &fork_files)
+                }
+                // A fork of the instructor's repository itself (no release record).
+                None => outside_changes(&root, &root_files, dir, &fork_files),
+            };
             quizzes = read_quizzes(dir, &mut notes);
             tree.refresh(&root)?;
             notes.extend(install_exercises(
@@ -703,6 +769,45 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn forks_of_a_release_are_compared_with_its_record() {
+        let fork = tempfile::tempdir().unwrap();
+        let d = fork.path();
+        for (rel, text) in [
+            ("checks/ex10_dice_loss.rs", "edited"),
+            ("Cargo.toml", "same"),
+            ("exercises/ex10_dice_loss.rs", "my work"),
+            ("notes.txt", "new"),
+        ] {
+            std::fs::create_dir_all(d.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(d.join(rel), text).unwrap();
+        }
+        let hash = |t: &str| crate::release::sha256_hex(t.as_bytes());
+        let record = crate::release::Record {
+            format: crate::release::RECORD_FORMAT.into(),
+            exercise_set_version: "v".into(),
+            checks_digest: "d".into(),
+            files: [
+                ("checks/ex10_dice_loss.rs", hash("original")),
+                ("Cargo.toml", hash("same")),
+                ("exercises/ex10_dice_loss.rs", hash("stub")),
+                ("setup.sh", hash("gone")),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b))
+            .collect(),
+        };
+        let files = file_set(d).unwrap();
+        assert_eq!(
+            changes_since_release(&record, d, &files),
+            [
+                "modified: checks/ex10_dice_loss.rs",
+                "added: notes.txt",
+                "deleted: setup.sh"
+            ]
+        );
     }
 
     #[test]
