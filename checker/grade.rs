@@ -441,7 +441,7 @@ fn csv_field(text: &str) -> String {
 }
 
 /// The gradebook: one row per submission.
-fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
+fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32, exercise_set: &str) -> String {
     let mut header = vec!["submission".to_string(), "status".to_string()];
     header.extend(
         numbers
@@ -452,6 +452,8 @@ fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
     header.extend(["points".to_string(), "max_points".to_string()]);
     header.extend((1..=quizzes).map(|q| format!("quiz{q}_self_reported")));
     header.extend(["changed_outside_exercises".to_string(), "notes".to_string()]);
+    // Which checks graded the row: `checker gradebook merge` refuses to mix sets.
+    header.push("exercise_set".to_string());
     let mut out = header.join(",") + "\n";
     for g in graded {
         let mut row = vec![g.name.clone(), g.report.status.clone()];
@@ -489,6 +491,7 @@ fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
             notes.insert(0, e.clone());
         }
         row.push(notes.join("; "));
+        row.push(exercise_set.to_string());
         out.push_str(
             &row.iter()
                 .map(|c| csv_field(c))
@@ -509,6 +512,26 @@ fn print_result_line(r: &ExerciseResult) {
         r.points_earned,
         r.points_possible
     );
+}
+
+/// The exercise set that grades here: the registry's version and a digest of the
+/// instructor's checks (hidden ones included), e.g. `2026.11-2/1f0c…`.
+fn grading_set(root: &Path, root_files: &BTreeSet<String>) -> anyhow::Result<String> {
+    let mut checks = BTreeMap::new();
+    for rel in root_files
+        .iter()
+        .filter(|r| r.starts_with("checks/") || r.starts_with("src/grading/"))
+    {
+        let bytes = std::fs::read(root.join(rel))
+            .with_context(|| format!("cannot read {}", root.join(rel).display()))?;
+        checks.insert(rel.clone(), bytes);
+    }
+    let digest = crate::release::checks_digest(&checks);
+    Ok(format!(
+        "{}/{}",
+        registry::EXERCISE_SET_VERSION,
+        &digest[..12]
+    ))
 }
 
 /// Grades every submission; Ok(false) when one of them could not be graded at all.
@@ -726,7 +749,12 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         graded.push(g);
     }
 
-    let csv = gradebook(&graded, &graded_numbers, quiz_count(&root));
+    let csv = gradebook(
+        &graded,
+        &graded_numbers,
+        quiz_count(&root),
+        &grading_set(&root, &root_files)?,
+    );
     let path = args.out.join("gradebook.csv");
     se05::io::fsutil::write_atomic(&path, csv.as_bytes())?;
     println!(

@@ -2,6 +2,7 @@
 //!
 //! `cargo run --bin checker -- 6` grades exercise 6; see `--help` for the rest.
 mod classroom;
+mod course;
 mod data_cmd;
 mod grade;
 mod hints;
@@ -103,6 +104,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Instructors: a course's gradebooks (`merge`) and roster (`slice`).
+    Gradebook {
+        #[command(subcommand)]
+        action: GradebookAction,
+    },
     /// Put back the original stub of an exercise (your file is backed up first).
     Reset {
         /// Exercise(s) to reset: 6, 6-9, all.
@@ -170,6 +176,23 @@ enum DataAction {
 }
 
 #[derive(Subcommand, Debug)]
+enum GradebookAction {
+    /// Print one CSV from the gradebooks of several `checker grade` runs (the same
+    /// exercises and exercise set in each): `merge a.csv b.csv > course.csv`.
+    Merge {
+        #[arg(required = true, value_name = "GRADEBOOK_CSV")]
+        files: Vec<PathBuf>,
+    },
+    /// Print slice K of N of a roster (one entry a line, `#` comments): entries
+    /// K, K+N, K+2N, … — what one job of a matrix grades.
+    Slice {
+        roster: PathBuf,
+        /// K/N, e.g. 2/4.
+        slice: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum WeightsAction {
     /// Download torchvision's EfficientNet-B0 ImageNet weights (hash checked).
     Fetch {
@@ -227,6 +250,13 @@ fn main() -> ExitCode {
     }
     let outcome = match &cli.command {
         Some(Command::Release { dir, force }) => release::run(&cfg.root, dir, *force),
+        Some(Command::Gradebook { action }) => match action {
+            GradebookAction::Merge { files } => course::merge(files).map(|csv| {
+                print!("{csv}");
+                true
+            }),
+            GradebookAction::Slice { roster, slice } => course::print_slice(roster, slice),
+        },
         Some(Command::Validate) => validate::run(&cfg),
         Some(Command::Grade {
             submissions,

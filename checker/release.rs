@@ -522,8 +522,17 @@ mod tests {
     fn the_release_manifest_has_no_hidden_feature_benches_or_tested_checks() {
         let toml =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
-        assert!(toml.contains("\"hidden-checks\"]"), "instructor default");
-        let out = release_toml(&toml).unwrap();
+        // In the instructor's repository: its manifest, released; in a release: the
+        // released manifest as it is.
+        let instructor = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("solutions")
+            .is_dir();
+        let out = if instructor {
+            assert!(toml.contains("\"hidden-checks\"]"), "instructor default");
+            release_toml(&toml).unwrap()
+        } else {
+            toml
+        };
         let default = out.lines().find(|l| l.starts_with("default")).unwrap();
         assert!(!default.contains("hidden-checks"), "{default}");
         assert!(!out.contains("[[bench]]"));
