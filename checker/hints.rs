@@ -91,14 +91,9 @@ pub fn print_list() -> anyhow::Result<()> {
     );
     for ex in EXERCISES {
         let record = progress.exercises.get(&ex.number);
-        let status = record
-            .map(|r| r.status.clone())
-            .unwrap_or_else(|| "not run".to_string());
-        let painted = match serde_json::from_value::<se05::grading::Status>(
-            serde_json::Value::String(status.replace(' ', "_")),
-        ) {
-            Ok(s) => ui::paint(s, &status),
-            Err(_) => status.dimmed(),
+        let painted = match record {
+            Some(r) => ui::paint(r.status, r.status.label()),
+            None => "not run".dimmed(),
         };
         let points = record
             .map(|r| format!("{}/{}", r.points, r.max_points))

@@ -413,7 +413,7 @@ fn record_progress(results: &[runner::ExerciseResult]) {
         for r in results {
             p.record_exercise(
                 r.number,
-                r.status.label(),
+                r.status,
                 r.points_earned as f64,
                 r.points_possible as f64,
             );

@@ -29,7 +29,7 @@ fn first_not_passed(after: Option<u32>) -> Option<u32> {
         progress
             .exercises
             .get(&n)
-            .map(|r| r.status != Status::Passed.label())
+            .map(|r| r.status != Status::Passed)
             .unwrap_or(true)
     };
     let numbers: Vec<u32> = EXERCISES.iter().map(|e| e.number).collect();

@@ -389,5 +389,5 @@ fn twenty_parallel_runs_record_twenty_attempts() {
     }
     let json = progress_json(&path);
     assert_eq!(json["quizzes"]["1"]["attempts"], RUNS, "{json}");
-    assert_eq!(json["quizzes"]["1"]["best_score"], 6, "{json}");
+    assert_eq!(json["quizzes"]["1"]["best_score"], right(1).len(), "{json}");
 }
