@@ -81,12 +81,21 @@ pub fn left_out_because(rel: &str) -> Option<&'static str> {
         ".ci" => Some("the instructor's CI script"),
         "scripts" if !RELEASED_SCRIPTS.contains(&rel) => Some("instructor-only script"),
         ".github" if !RELEASED_WORKFLOWS.contains(&rel) => Some("instructor workflow"),
-        "tests" if !RELEASED_TESTS.contains(&rel) => {
+        "tests" if !RELEASED_TESTS.contains(&rel) && !released_snapshot(rel) => {
             Some("instructor test suite (grades solutions/ or needs instructor tools)")
         }
         _ if rel == RECORD_FILE => Some("an earlier release record"),
         _ => None,
     }
+}
+
+/// An insta snapshot of one of the released tests (`tests/snapshots/<test>__….snap`).
+fn released_snapshot(rel: &str) -> bool {
+    rel.strip_prefix("tests/snapshots/")
+        .and_then(|name| name.split_once("__"))
+        .is_some_and(|(test, _)| {
+            !test.contains('/') && RELEASED_TESTS.contains(&format!("tests/{test}.rs").as_str())
+        })
 }
 
 /// SHA-256 of `bytes`, hexadecimal.
@@ -508,6 +517,11 @@ mod tests {
             (".github/workflows/grade-course.yml", true),
             ("scripts/grade.sh", false),
             ("tests/quiz_cli.rs", false),
+            (
+                "tests/snapshots/quiz_render__rendered_question_snapshot.snap",
+                false,
+            ),
+            ("tests/snapshots/classroom_format__x.snap", true),
             (".github/workflows/classroom.yml", false),
             ("checks/ex06_double_conv.rs", false),
             ("src/grading/exercises/ex06_double_conv.rs", false),
