@@ -466,7 +466,10 @@ pub fn read_record(fork: &Path) -> Option<anyhow::Result<Record>> {
 /// How a fork's release differs from the current one: None when it is the same,
 /// else a sentence and the files that differ between the two releases.
 pub fn compare_records(fork: &Record, current: &Record) -> Option<(String, Vec<String>)> {
-    if fork.checks_digest == current.checks_digest && fork.files == current.files {
+    if fork.exercise_set_version == current.exercise_set_version
+        && fork.checks_digest == current.checks_digest
+        && fork.files == current.files
+    {
         return None;
     }
     let mut files = Vec::new();
@@ -567,6 +570,15 @@ mod tests {
             files: [("x".to_string(), "1".to_string())].into(),
         };
         assert!(compare_records(&a, &a).is_none());
+        let renamed = Record {
+            exercise_set_version: "0".into(),
+            ..a.clone()
+        };
+        let (line, files) = compare_records(&renamed, &a).unwrap();
+        assert!(
+            line.contains("exercise set 0") && files.is_empty(),
+            "{line}"
+        );
         let b = Record {
             exercise_set_version: "2".into(),
             checks_digest: "bbbbbbbbbbbbbbbb".into(),
