@@ -127,9 +127,11 @@ fn output(cmd: &mut Command) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// Writes the release of this repository into `dir` with `checker`.
+/// Writes the release of this repository into `dir` with `checker`. `--root` always:
+/// a grading run in a copy of this repository that builds in the same target folder
+/// leaves that copy's checker at this one's place, with the copy as its default root.
 fn release_into(checker: &mut Command, dir: &Path) -> String {
-    let (code, text) = output(checker.arg("release").arg(dir));
+    let (code, text) = output(checker.args(["--root", ROOT, "release"]).arg(dir));
     assert_eq!(code, 0, "checker release failed:\n{text}");
     text
 }
@@ -266,13 +268,17 @@ fn no_solution_line_leaks_into_the_release() {
     assert!(leaks(&dir).iter().any(|l| l.contains("src/leak.rs")));
 
     // Without --force a second release into the same folder is refused.
-    let (code, text) = output(tree::checker().arg("release").arg(&dir));
+    let (code, text) = output(tree::checker().args(["--root", ROOT, "release"]).arg(&dir));
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("not empty") && text.contains("--force"),
         "{text}"
     );
-    let (code, text) = output(tree::checker().args(["release", "--force"]).arg(&dir));
+    let (code, text) = output(
+        tree::checker()
+            .args(["--root", ROOT, "release", "--force"])
+            .arg(&dir),
+    );
     assert_eq!(code, 0, "{text}");
     assert!(!planted.exists(), "--force replaces what was there");
 }
@@ -283,7 +289,7 @@ fn grade(checker: Command, forks: &[&Path], out: &Path) -> (String, String) {
     let mut checker = checker;
     let (code, text) = output(
         checker
-            .arg("grade")
+            .args(["--root", ROOT, "grade"])
             .args(forks)
             .args(["--exercises", "6", "--out"])
             .arg(out)
