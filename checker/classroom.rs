@@ -195,6 +195,7 @@ mod tests {
             status,
             points_earned: checks.iter().map(|c| c.points_earned).sum(),
             points_possible: ex.points,
+            points_held_back: 0,
             message: message.into(),
             duration_ms: 9,
             seed: None,
@@ -246,7 +247,7 @@ mod tests {
             "error[E0308]: mismatched types\n  --> exercises/ex08_up.rs:23:30",
         )];
         let r = from_results(&results, &[8], false);
-        assert_eq!((r.status, r.max_score), ("error", 12));
+        assert_eq!((r.status, r.max_score), ("error", 14));
         assert_eq!(r.tests[0].line_no, 23);
         assert_eq!(r.tests[0].score, 0);
         let all_pass = from_results(

@@ -311,6 +311,38 @@ fn outside_changes(
     out
 }
 
+/// Lists what the fork changed outside exercises/ compared with the release it was
+/// made from, as its `RELEASE.json` records it (file hashes).
+fn changes_since_release(
+    record: &crate::release::Record,
+    fork: &Path,
+    fork_files: &BTreeSet<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let skip = |rel: &str| rel.starts_with("exercises/") || rel == crate::release::RECORD_FILE;
+    for rel in fork_files.iter().filter(|r| !skip(r)) {
+        match record.files.get(rel) {
+            None => out.push(format!("added: {rel}")),
+            Some(hash) => {
+                let now = content(&fork.join(rel)).map(|b| crate::release::sha256_hex(&b));
+                if now.as_deref() != Some(hash.as_str()) {
+                    out.push(format!("modified: {rel}"));
+                }
+            }
+        }
+    }
+    for rel in record.files.keys().filter(|r| !skip(r)) {
+        if !fork_files.contains(rel) {
+            out.push(format!("deleted: {rel}"));
+        }
+    }
+    out.sort_by(|a, b| {
+        let path = |s: &str| s.split_once(": ").map(|(_, p)| p.to_string());
+        path(a).cmp(&path(b))
+    });
+    out
+}
+
 /// Reads the fork's exercise files into the tree; returns notes on what was odd.
 fn install_exercises(
     root: &Path,
@@ -409,7 +441,7 @@ fn csv_field(text: &str) -> String {
 }
 
 /// The gradebook: one row per submission.
-fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
+fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32, exercise_set: &str) -> String {
     let mut header = vec!["submission".to_string(), "status".to_string()];
     header.extend(
         numbers
@@ -420,6 +452,8 @@ fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
     header.extend(["points".to_string(), "max_points".to_string()]);
     header.extend((1..=quizzes).map(|q| format!("quiz{q}_self_reported")));
     header.extend(["changed_outside_exercises".to_string(), "notes".to_string()]);
+    // Which checks graded the row: `checker gradebook merge` refuses to mix sets.
+    header.push("exercise_set".to_string());
     let mut out = header.join(",") + "\n";
     for g in graded {
         let mut row = vec![g.name.clone(), g.report.status.clone()];
@@ -457,6 +491,7 @@ fn gradebook(graded: &[Graded], numbers: &[u32], quizzes: u32) -> String {
             notes.insert(0, e.clone());
         }
         row.push(notes.join("; "));
+        row.push(exercise_set.to_string());
         out.push_str(
             &row.iter()
                 .map(|c| csv_field(c))
@@ -477,6 +512,26 @@ fn print_result_line(r: &ExerciseResult) {
         r.points_earned,
         r.points_possible
     );
+}
+
+/// The exercise set that grades here: the registry's version and a digest of the
+/// instructor's checks (hidden ones included), e.g. `2026.11-2/1f0c…`.
+fn grading_set(root: &Path, root_files: &BTreeSet<String>) -> anyhow::Result<String> {
+    let mut checks = BTreeMap::new();
+    for rel in root_files
+        .iter()
+        .filter(|r| r.starts_with("checks/") || r.starts_with("src/grading/"))
+    {
+        let bytes = std::fs::read(root.join(rel))
+            .with_context(|| format!("cannot read {}", root.join(rel).display()))?;
+        checks.insert(rel.clone(), bytes);
+    }
+    let digest = crate::release::checks_digest(&checks);
+    Ok(format!(
+        "{}/{}",
+        registry::EXERCISE_SET_VERSION,
+        &digest[..12]
+    ))
 }
 
 /// Grades every submission; Ok(false) when one of them could not be graded at all.
@@ -509,6 +564,8 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
 
     let root_files = file_set(&root)?;
     let tree = Tree::new(work.join("tree"), &root_files);
+    // What a fork made today would hold: forks are compared with their own release.
+    let current_release = crate::release::plan(&root)?.record;
     let cfg = RunConfig {
         root: tree.dir.clone(),
         solutions: false,
@@ -567,7 +624,39 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
             Report::error(false, why, started)
         } else {
             let fork_files = file_set(dir)?;
-            changed = outside_changes(&root, &root_files, dir, &fork_files);
+            changed = match crate::release::read_record(dir) {
+                // A fork of the student release: changes since that release.
+                Some(Ok(record)) => {
+                    if let Some((line, files)) =
+                        crate::release::compare_records(&record, &current_release)
+                    {
+                        let shown: Vec<&str> = files.iter().take(12).map(|f| f.as_str()).collect();
+                        let more = if files.len() > 12 {
+                            format!(", … ({} more)", files.len() - 12)
+                        } else {
+                            String::new()
+                        };
+                        notes.push(format!(
+                            "RELEASE.json (as the fork holds it): {line}; files that differ \
+                             between the two releases: {}{more}",
+                            if shown.is_empty() {
+                                "none".to_string()
+                            } else {
+                                shown.join(", ")
+                            }
+                        ));
+                    }
+                    changes_since_release(&record, dir, &fork_files)
+                }
+                Some(Err(e)) => {
+                    notes.push(format!(
+                        "{e:#}: compared with the instructor's tree instead"
+                    ));
+                    outside_changes(&root, &root_files, dir, &fork_files)
+                }
+                // A fork of the instructor's repository itself (no release record).
+                None => outside_changes(&root, &root_files, dir, &fork_files),
+            };
             quizzes = read_quizzes(dir, &mut notes);
             tree.refresh(&root)?;
             notes.extend(install_exercises(
@@ -660,7 +749,12 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         graded.push(g);
     }
 
-    let csv = gradebook(&graded, &graded_numbers, quiz_count(&root));
+    let csv = gradebook(
+        &graded,
+        &graded_numbers,
+        quiz_count(&root),
+        &grading_set(&root, &root_files)?,
+    );
     let path = args.out.join("gradebook.csv");
     se05::io::fsutil::write_atomic(&path, csv.as_bytes())?;
     println!(
@@ -703,6 +797,45 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn forks_of_a_release_are_compared_with_its_record() {
+        let fork = tempfile::tempdir().unwrap();
+        let d = fork.path();
+        for (rel, text) in [
+            ("checks/ex10_dice_loss.rs", "edited"),
+            ("Cargo.toml", "same"),
+            ("exercises/ex10_dice_loss.rs", "my work"),
+            ("notes.txt", "new"),
+        ] {
+            std::fs::create_dir_all(d.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(d.join(rel), text).unwrap();
+        }
+        let hash = |t: &str| crate::release::sha256_hex(t.as_bytes());
+        let record = crate::release::Record {
+            format: crate::release::RECORD_FORMAT.into(),
+            exercise_set_version: "v".into(),
+            checks_digest: "d".into(),
+            files: [
+                ("checks/ex10_dice_loss.rs", hash("original")),
+                ("Cargo.toml", hash("same")),
+                ("exercises/ex10_dice_loss.rs", hash("stub")),
+                ("setup.sh", hash("gone")),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b))
+            .collect(),
+        };
+        let files = file_set(d).unwrap();
+        assert_eq!(
+            changes_since_release(&record, d, &files),
+            [
+                "modified: checks/ex10_dice_loss.rs",
+                "added: notes.txt",
+                "deleted: setup.sh"
+            ]
+        );
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub fn print_list() -> anyhow::Result<()> {
         };
         let points = record
             .map(|r| format!("{}/{}", r.points, r.max_points))
-            .unwrap_or_else(|| format!("–/{}", ex.points));
+            .unwrap_or_else(|| format!("–/{}", se05::grading::exercises::points_here(ex)));
         let last = record
             .map(|r| ago(r.last_run_unix))
             .unwrap_or_else(|| "never".into());

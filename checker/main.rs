@@ -2,9 +2,11 @@
 //!
 //! `cargo run --bin checker -- 6` grades exercise 6; see `--help` for the rest.
 mod classroom;
+mod course;
 mod data_cmd;
 mod grade;
 mod hints;
+mod release;
 mod report;
 mod reset;
 mod runner;
@@ -93,6 +95,20 @@ enum Command {
         #[arg(long)]
         trust_flagged: bool,
     },
+    /// Instructors: write the student repository (no solutions, no hidden checks,
+    /// a README generated from the registry) into DIR.
+    Release {
+        /// A new or empty folder.
+        dir: PathBuf,
+        /// Replace what DIR holds (its .git folder is kept).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Instructors: a course's gradebooks (`merge`) and roster (`slice`).
+    Gradebook {
+        #[command(subcommand)]
+        action: GradebookAction,
+    },
     /// Put back the original stub of an exercise (your file is backed up first).
     Reset {
         /// Exercise(s) to reset: 6, 6-9, all.
@@ -160,6 +176,23 @@ enum DataAction {
 }
 
 #[derive(Subcommand, Debug)]
+enum GradebookAction {
+    /// Print one CSV from the gradebooks of several `checker grade` runs (the same
+    /// exercises and exercise set in each): `merge a.csv b.csv > course.csv`.
+    Merge {
+        #[arg(required = true, value_name = "GRADEBOOK_CSV")]
+        files: Vec<PathBuf>,
+    },
+    /// Print slice K of N of a roster (one entry a line, `#` comments): entries
+    /// K, K+N, K+2N, … — what one job of a matrix grades.
+    Slice {
+        roster: PathBuf,
+        /// K/N, e.g. 2/4.
+        slice: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum WeightsAction {
     /// Download torchvision's EfficientNet-B0 ImageNet weights (hash checked).
     Fetch {
@@ -204,7 +237,26 @@ fn main() -> ExitCode {
         trust_flagged: false,
         policy: !cli.no_policy,
     };
+    // The student release has no solutions/: say so instead of a compile error.
+    let needs_solutions = cli.solutions || matches!(cli.command, Some(Command::Validate));
+    if needs_solutions && !cfg.root.join("solutions").is_dir() {
+        eprintln!(
+            "{} {} has no solutions/ folder (a student release): --solutions and `validate` \
+             work in the instructor's repository only",
+            colored::Colorize::bold(colored::Colorize::red("error:")),
+            cfg.root.display()
+        );
+        return ExitCode::from(2);
+    }
     let outcome = match &cli.command {
+        Some(Command::Release { dir, force }) => release::run(&cfg.root, dir, *force),
+        Some(Command::Gradebook { action }) => match action {
+            GradebookAction::Merge { files } => course::merge(files).map(|csv| {
+                print!("{csv}");
+                true
+            }),
+            GradebookAction::Slice { roster, slice } => course::print_slice(roster, slice),
+        },
         Some(Command::Validate) => validate::run(&cfg),
         Some(Command::Grade {
             submissions,

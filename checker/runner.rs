@@ -76,7 +76,13 @@ pub struct ExerciseResult {
     pub file: String,
     pub status: Status,
     pub points_earned: u32,
+    /// Points this build's checks can award (the student release's lack the hidden
+    /// checks' points).
     pub points_possible: u32,
+    /// Points of hidden checks this build does not have: kept for the instructor's
+    /// grading (`checker grade`). Zero in the instructor's repository.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub points_held_back: u32,
     /// Why the exercise did not run (compile error, blocked, ...), else empty.
     pub message: String,
     pub duration_ms: u64,
@@ -84,6 +90,15 @@ pub struct ExerciseResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     pub checks: Vec<CheckResult>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Hidden checks' points of `ex` that this build cannot award.
+pub fn held_back(ex: &Exercise) -> u32 {
+    ex.points - se05::grading::exercises::points_here(ex)
 }
 
 impl ExerciseResult {
@@ -101,7 +116,8 @@ impl ExerciseResult {
             file,
             status,
             points_earned: 0,
-            points_possible: ex.points,
+            points_possible: se05::grading::exercises::points_here(ex),
+            points_held_back: held_back(ex),
             message,
             duration_ms: elapsed.as_millis() as u64,
             seed: None,
@@ -561,7 +577,8 @@ fn observe_and_judge(
         file: String::new(),
         status: Status::summarise(&statuses),
         points_earned: checks.iter().map(|c| c.points_earned).sum(),
-        points_possible: ex.points,
+        points_possible: checks.iter().map(|c| c.points_possible).sum(),
+        points_held_back: held_back(ex),
         message,
         duration_ms: 0,
         seed: Some(seed),

@@ -107,6 +107,12 @@ pub fn print_exercise(r: &ExerciseResult) {
         r.points_possible
     );
     println!("  {} {}", "→".bold(), paint(r.status, &verdict));
+    if r.points_held_back > 0 {
+        println!(
+            "  {}",
+            held_back_line(r.points_held_back, r.points_possible)
+        );
+    }
     if r.status != Status::Passed && r.status != Status::Blocked {
         println!(
             "  {}",
@@ -277,4 +283,19 @@ pub fn print_summary(results: &[ExerciseResult]) {
         "→".bold(),
         results.len()
     );
+    let held: u32 = results.iter().map(|r| r.points_held_back).sum();
+    if held > 0 {
+        println!("  {}", held_back_line(held, possible));
+    }
+}
+
+/// What a student's local verdict says about the hidden checks it could not run.
+pub fn held_back_line(held: u32, here: u32) -> String {
+    format!(
+        "+ {held} more point(s) from hidden checks, kept for the instructor's grading \
+         (`checker grade`): this copy's checks award {here} of {}",
+        here + held
+    )
+    .dimmed()
+    .to_string()
 }

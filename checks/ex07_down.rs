@@ -32,7 +32,7 @@ fn noise(shape: &[i64], seed: i64) -> Tensor {
 fn main() {
     observe_main(
         7,
-        vec![
+        with_hidden(vec![
             observe("parameter_table", |_| {
                 let (vs, _m) = block(64, 128);
                 Ok(summary::param_table(&vs))
@@ -60,6 +60,22 @@ fn main() {
                 let train = summary::fingerprint(&m.forward_t(&x, true));
                 Ok(format!("eval\n{eval}train\n{train}"))
             }),
-        ],
+        ]),
     )
+}
+
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
+#[cfg(feature = "hidden-checks")]
+#[path = "hidden/ex07_down.rs"]
+mod hidden;
+
+/// The visible observers, then the hidden ones when this build has them (the same
+/// order as the judge's checks).
+#[allow(unused_mut)]
+fn with_hidden(
+    mut observers: Vec<se05::grading::observe::Observer>,
+) -> Vec<se05::grading::observe::Observer> {
+    #[cfg(feature = "hidden-checks")]
+    observers.extend(hidden::observers());
+    observers
 }

@@ -63,7 +63,7 @@ fn reference_run(c: &Case) -> Result<String, String> {
 fn main() {
     observe_main(
         8,
-        vec![
+        with_hidden(vec![
             observe("parameter_table", |_| {
                 let (vs, _m) = block(64, 32);
                 Ok(summary::param_table(&vs))
@@ -86,6 +86,22 @@ fn main() {
             observe("matches_reference_odd", |_| {
                 Ok(reference_run(&REFERENCE_ODD))
             }),
-        ],
+        ]),
     )
+}
+
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
+#[cfg(feature = "hidden-checks")]
+#[path = "hidden/ex08_up.rs"]
+mod hidden;
+
+/// The visible observers, then the hidden ones when this build has them (the same
+/// order as the judge's checks).
+#[allow(unused_mut)]
+fn with_hidden(
+    mut observers: Vec<se05::grading::observe::Observer>,
+) -> Vec<se05::grading::observe::Observer> {
+    #[cfg(feature = "hidden-checks")]
+    observers.extend(hidden::observers());
+    observers
 }

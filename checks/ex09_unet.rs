@@ -58,7 +58,7 @@ fn main() {
     let (ref_in, ref_out) = REFERENCE_CHANNELS;
     observe_main(
         9,
-        vec![
+        with_hidden(vec![
             observe("parameter_count", |ctx| {
                 let counts = count_cases(ctx.seed)
                     .into_iter()
@@ -110,6 +110,22 @@ fn main() {
                     format!("eval\n{eval}train\n{train}")
                 }))
             }),
-        ],
+        ]),
     )
+}
+
+// The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
+#[cfg(feature = "hidden-checks")]
+#[path = "hidden/ex09_unet.rs"]
+mod hidden;
+
+/// The visible observers, then the hidden ones when this build has them (the same
+/// order as the judge's checks).
+#[allow(unused_mut)]
+fn with_hidden(
+    mut observers: Vec<se05::grading::observe::Observer>,
+) -> Vec<se05::grading::observe::Observer> {
+    #[cfg(feature = "hidden-checks")]
+    observers.extend(hidden::observers());
+    observers
 }

@@ -192,7 +192,8 @@ fn workflow() -> String {
 # writes GitHub Classroom's runner result (`checker N --format classroom`: one test
 # per check, worth the check's points, so partial credit counts) as its `result`
 # output, base64-encoded, which is what the reporter reads. The command-grader
-# action would give all or nothing per exercise (exit status 0 or not).
+# action would give all or nothing per exercise (exit status 0 or not). Points are
+# those of the visible checks; hidden checks are graded by the instructor.
 name: Autograding Tests
 "on":
   - push
@@ -246,7 +247,9 @@ jobs:
 "#,
             n = ex.number,
             title = ex.title,
-            points = ex.points,
+            // What the student's checker can award: the hidden checks' points are
+            // the instructor's (`checker grade`).
+            points = ex.visible_points(),
         ));
     }
     out.push_str(

@@ -180,16 +180,17 @@ fn forks_are_graded_on_their_exercise_files_only() {
         "deletes_tests",
         "forges_report",
     ] {
-        assert_eq!(cell(who, "max_points"), "20", "{who}");
+        // Exercise 6's 12 points include its hidden check's 2.
+        assert_eq!(cell(who, "max_points"), "22", "{who}");
         assert_eq!(
             points(who, "ex06_double_conv"),
-            10,
+            12,
             "{who}: ex06 is the solution"
         );
     }
 
     assert_eq!(points("correct", "ex10_dice_loss"), 10);
-    assert_eq!(points("correct", "points"), 20);
+    assert_eq!(points("correct", "points"), 22);
     assert_eq!(cell("correct", "status"), "passed");
     assert_eq!(cell("correct", "quiz1_self_reported"), "5/5");
     assert_eq!(cell("correct", "quiz3_self_reported"), "3/6");
@@ -207,7 +208,7 @@ fn forks_are_graded_on_their_exercise_files_only() {
 
     // The edited check would pass anything; the instructor's check runs instead.
     assert_eq!(points("edits_a_check", "ex10_dice_loss"), 0);
-    assert_eq!(points("edits_a_check", "points"), 10);
+    assert_eq!(points("edits_a_check", "points"), 12);
     assert_eq!(cell("edits_a_check", "changed_outside_exercises"), "3");
 
     assert_eq!(points("deletes_tests", "ex10_dice_loss"), 0);

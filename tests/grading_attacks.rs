@@ -176,7 +176,9 @@ fn forgeries_earn_nothing_and_leave_the_tree_as_it_was() {
             0,
             "{fixture}"
         );
-        assert!(g.points() <= 3, "{fixture}: {:#}", g.report);
+        // At most the property checks a block without batch norm passes honestly,
+        // the hidden check's 2 points included.
+        assert!(g.points() <= 5, "{fixture}: {:#}", g.report);
     }
 }
 
@@ -195,7 +197,7 @@ fn runaway_code_gets_a_verdict_within_the_limit() {
     );
 
     let g = grade(&tree, "ex06_leaks_child.rs", &["--no-policy"]);
-    assert_eq!(g.points(), 10, "{:#}", g.report);
+    assert_eq!(g.points(), 12, "{:#}", g.report); // hidden check included
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         processes_with("sleep 987654").is_empty(),
@@ -290,6 +292,7 @@ fn classroom_and_grade_keep_forgeries_at_zero() {
     });
     let row = csv.lines().nth(1).unwrap();
     let points: Vec<&str> = row.split(',').collect();
-    assert!(points[2].parse::<u32>().unwrap() <= 3, "{csv}");
+    // The honest property checks at most, the hidden one's 2 points included.
+    assert!(points[2].parse::<u32>().unwrap() <= 5, "{csv}");
     assert_untouched(Path::new(ROOT), &before, "grade of writes_grading_tree");
 }

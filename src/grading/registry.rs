@@ -14,7 +14,7 @@ pub struct Exercise {
     pub section: &'static str,
     /// Exercises whose code this one uses; if one of them fails, this one is blocked.
     pub depends_on: &'static [u32],
-    /// Points for passing every check.
+    /// Points for passing every check, hidden checks ([`HIDDEN_CHECKS`]) included.
     pub points: u32,
     /// Shown one at a time by `checker --hint N`, most general first.
     pub hints: &'static [&'static str],
@@ -32,6 +32,12 @@ impl Exercise {
     /// Path of the reference implementation, relative to the repository root.
     pub fn solution_file(&self) -> String {
         format!("solutions/{}.rs", self.slug)
+    }
+
+    /// Points of the checks that ship with the student release (all but the hidden
+    /// ones): what a student's own `checker N` can award.
+    pub fn visible_points(&self) -> u32 {
+        self.points - hidden_points(self.number)
     }
 
     /// Every exercise this one needs, directly or not, in ascending order.
@@ -53,7 +59,58 @@ impl Exercise {
 
 /// Version of the exercise set: bump when checks or points change, so reports from
 /// different versions are not compared as equals.
-pub const EXERCISE_SET_VERSION: &str = "2026.11-1";
+pub const EXERCISE_SET_VERSION: &str = "2026.11-2";
+
+/// A check that the student release leaves out (`checker release`): its observer
+/// (checks/hidden/) and its judge (src/grading/exercises/hidden/) are compiled only
+/// with the `hidden-checks` feature, which the instructor's Cargo.toml enables by
+/// default and the release's does not. `checker grade` in the instructor's
+/// repository runs them; a student's `checker N` says how many points they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HiddenCheck {
+    pub exercise: u32,
+    pub name: &'static str,
+    pub points: u32,
+}
+
+/// The hidden checks, at least one per model exercise: larger inputs than the
+/// visible checks draw, and gradients reaching every trainable parameter.
+pub const HIDDEN_CHECKS: &[HiddenCheck] = &[
+    HiddenCheck {
+        exercise: 6,
+        name: "larger_inputs_and_gradients",
+        points: 2,
+    },
+    HiddenCheck {
+        exercise: 7,
+        name: "larger_inputs_and_gradients",
+        points: 2,
+    },
+    HiddenCheck {
+        exercise: 8,
+        name: "larger_inputs_and_gradients",
+        points: 2,
+    },
+    HiddenCheck {
+        exercise: 9,
+        name: "other_channels_and_gradients",
+        points: 2,
+    },
+    HiddenCheck {
+        exercise: 11,
+        name: "larger_inputs_and_gradients",
+        points: 2,
+    },
+];
+
+/// Points of exercise `number`'s hidden checks.
+pub fn hidden_points(number: u32) -> u32 {
+    HIDDEN_CHECKS
+        .iter()
+        .filter(|h| h.exercise == number)
+        .map(|h| h.points)
+        .sum()
+}
 
 /// Every exercise, in notebook order.
 pub const EXERCISES: &[Exercise] = &[
@@ -160,7 +217,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "DoubleConv block",
         section: "4.2",
         depends_on: &[],
-        points: 10,
+        points: 12,
         hints: &[
             "A DoubleConv is two identical rounds of convolution → batch normalisation → \
                 ReLU, kept in one sequential block named `conv`.",
@@ -181,7 +238,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "Down block",
         section: "4.2",
         depends_on: &[6],
-        points: 8,
+        points: 10,
         hints: &[
             "Going down halves the height and width, then extracts features: max pooling \
                 followed by your DoubleConv, in a sequential block named `maxpool_conv`.",
@@ -198,7 +255,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "Up block",
         section: "4.2",
         depends_on: &[6],
-        points: 12,
+        points: 14,
         hints: &[
             "Going up doubles the height and width with a transposed convolution (`up`), \
                 glues the encoder's feature map (the skip connection) to it along the channel \
@@ -221,7 +278,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "U-Net",
         section: "4.2",
         depends_on: &[6, 7, 8],
-        points: 15,
+        points: 17,
         hints: &[
             "The U-Net is an encoder (inc, down1..down4) that halves the size and doubles \
                 the channels, a decoder (up1..up4) that undoes it using the encoder's maps as \
@@ -260,7 +317,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "EfficientNet U-Net",
         section: "5.4",
         depends_on: &[6],
-        points: 20,
+        points: 22,
         hints: &[
             "Transfer learning: the EfficientNet given to `new` is the encoder and stays \
                 frozen (weights and BatchNorm statistics); only a U-Net decoder of DoubleConv \
@@ -318,7 +375,10 @@ pub fn markdown_table() -> String {
             e.section,
             e.exercise_file(),
             needs,
-            e.points
+            match hidden_points(e.number) {
+                0 => e.points.to_string(),
+                h => format!("{} ({h} hidden)", e.points),
+            }
         ));
     }
     out
@@ -360,6 +420,22 @@ mod tests {
     }
 
     #[test]
+    fn hidden_checks_belong_to_exercises_and_leave_visible_points() {
+        for h in HIDDEN_CHECKS {
+            let e = get(h.exercise).expect("hidden check of an unknown exercise");
+            assert!(h.points > 0 && e.visible_points() > 0, "{h:?}");
+        }
+        for n in [6, 7, 8, 9, 11] {
+            assert!(
+                hidden_points(n) > 0,
+                "model exercise {n} has no hidden check"
+            );
+        }
+        assert_eq!(get(6).unwrap().visible_points(), 10);
+        assert_eq!(get(10).unwrap().visible_points(), 10);
+    }
+
+    #[test]
     fn files_exist() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for e in EXERCISES {
@@ -368,11 +444,14 @@ mod tests {
                 "{}",
                 e.exercise_file()
             );
-            assert!(
-                root.join(e.solution_file()).is_file(),
-                "{}",
-                e.solution_file()
-            );
+            // The student release has no solutions/ folder at all.
+            if root.join("solutions").is_dir() {
+                assert!(
+                    root.join(e.solution_file()).is_file(),
+                    "{}",
+                    e.solution_file()
+                );
+            }
             assert!(
                 root.join(format!("checks/{}.rs", e.slug)).is_file(),
                 "check target for {}",
