@@ -13,6 +13,7 @@ mod show_cmd;
 mod stage;
 mod tree_guard;
 mod ui;
+mod mistakes;
 mod validate;
 mod watch;
 mod weights_cmd;
@@ -74,8 +75,18 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Instructors: prove every solution passes and every untouched stub fails.
+    /// Instructors: prove every solution passes, every untouched stub fails and every
+    /// catalogued mistake is caught and named.
     Validate,
+    /// Instructors: list the catalogued mistakes, or with --bless record what each
+    /// mistake's variant gives in the reference comparisons (checks/snapshots/*@*.snap).
+    Mistakes {
+        /// Record the variants' snapshots (replaces the old ones of these exercises).
+        #[arg(long)]
+        bless: bool,
+        /// Exercises (as for `checker 6-9`; default: all).
+        exercises: Vec<String>,
+    },
     /// Instructors: grade students' forks (only their exercises/ files count) into a
     /// gradebook CSV and one JSON report per submission.
     Grade {
@@ -206,6 +217,22 @@ fn main() -> ExitCode {
     };
     let outcome = match &cli.command {
         Some(Command::Validate) => validate::run(&cfg),
+        Some(Command::Mistakes { bless, exercises }) => {
+            let list = if exercises.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                exercises.clone()
+            };
+            selection::parse(&list)
+                .map_err(anyhow::Error::msg)
+                .and_then(|numbers| {
+                    if *bless {
+                        mistakes::bless(&cfg, &numbers)
+                    } else {
+                        mistakes::list(&numbers)
+                    }
+                })
+        }
         Some(Command::Grade {
             submissions,
             out,

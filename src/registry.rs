@@ -237,7 +237,7 @@ pub fn total_points() -> u32 {
 /// in step with it).
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| # | Exercise | Notebook | File | Needs | Points |\n|---|---|---|---|---|---|\n",
+        "| # | Exercise | Notebook | File | Needs | Points | Known mistakes |\n|---|---|---|---|---|---|---|\n",
     );
     for e in EXERCISES {
         let needs = if e.depends_on.is_empty() {
@@ -250,13 +250,14 @@ pub fn markdown_table() -> String {
                 .join(", ")
         };
         out.push_str(&format!(
-            "| {} | {} | §{} | `{}` | {} | {} |\n",
+            "| {} | {} | §{} | `{}` | {} | {} | {} |\n",
             e.number,
             e.title,
             e.section,
             e.exercise_file(),
             needs,
-            e.points
+            e.points,
+            crate::grading::mistakes::of_exercise(e.number).len()
         ));
     }
     out

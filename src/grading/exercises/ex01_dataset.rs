@@ -8,6 +8,7 @@ use super::rng;
 use crate::data::isic::{self, TRAIN_IMAGES, TRAIN_MASKS};
 use crate::data::synthetic::Split;
 use crate::data::FloatImage;
+use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use anyhow::{bail, ensure};
 use rand::seq::index::sample;
@@ -86,6 +87,9 @@ pub fn deleted_item(seed: u64) -> usize {
     let n = fixtures::tiny_config(seed, "missing_mask_is_an_error").train;
     rng(seed, "missing_mask_is_an_error/item").gen_range(0..n)
 }
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[];
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![

@@ -7,6 +7,7 @@ use super::fixtures::{self, PairSet};
 use super::rng;
 use crate::data::synthetic::Split;
 use crate::data::{Dataset, Sample};
+use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use crate::grading::snapshots;
 use anyhow::{bail, ensure};
@@ -140,6 +141,40 @@ pub fn image_set(config: &crate::data::SyntheticConfig) -> anyhow::Result<PairSe
     })
 }
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "batch_means_averaged",
+        title: "the average of the per-batch means",
+        fix: "Add up sums and pixel counts over all batches and divide once at the end.",
+    },
+    Mistake {
+        id: "sample_std",
+        title: "the sample std (dividing by n − 1)",
+        fix: "Use the population std: divide by n.",
+    },
+    Mistake {
+        id: "channels_counted_as_pixels",
+        title: "the channels counted as pixels",
+        fix: "Each channel has batch · height · width values: n must not include the 3 channels.",
+    },
+    Mistake {
+        id: "variance_instead_of_std",
+        title: "the variance returned as the std",
+        fix: "The std is the square root of the variance.",
+    },
+    Mistake {
+        id: "mean_not_subtracted",
+        title: "the std computed without subtracting the mean",
+        fix: "std = sqrt(Σx²/n − mean²).",
+    },
+    Mistake {
+        id: "last_batch_only",
+        title: "the sums reset at every batch (only the last batch counts)",
+        fix: "Accumulate with += across the loop.",
+    },
+];
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<MeanStd>(
@@ -268,24 +303,23 @@ fn judge_ranges(got: MeanStd, _ctx: &JudgeCtx) -> anyhow::Result<()> {
 }
 
 fn judge_reference(got: MeanStd, ctx: &JudgeCtx) -> anyhow::Result<()> {
-    let (mean, std) = fixtures::mean_std_of(&image_set(&fixtures::fixed_config())?)?;
-    ensure!(
-        near(got.mean, mean, 1e-4),
-        "mean expected {}, got {}",
-        fmt3(mean),
-        fmt3(got.mean)
-    );
-    ensure!(
-        near(got.std, std, 1e-4),
-        "std expected {}, got {}",
-        fmt3(std),
-        fmt3(got.std)
-    );
     let (m, s) = (got.mean, got.std);
     let text = format!(
         "mean {:.6} {:.6} {:.6}\nstd {:.6} {:.6} {:.6}\n",
         m[0], m[1], m[2], s[0], s[1], s[2]
     );
+    let (mean, std) = fixtures::mean_std_of(&image_set(&fixtures::fixed_config())?)?;
+    if !(near(got.mean, mean, 1e-4) && near(got.std, std, 1e-4)) {
+        let known = snapshots::known_mistake(ctx, TARGET, "tiny_synthetic", &text, true)
+            .map(|why| format!("; {why}"))
+            .unwrap_or_default();
+        let (what, want, have) = if near(got.mean, mean, 1e-4) {
+            ("std", std, got.std)
+        } else {
+            ("mean", mean, got.mean)
+        };
+        bail!("{what} expected {}, got {}{known}", fmt3(want), fmt3(have));
+    }
     snapshots::compare(ctx, TARGET, "tiny_synthetic", &text, true)
 }
 

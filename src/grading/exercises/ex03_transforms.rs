@@ -10,6 +10,7 @@ use super::fixtures;
 use super::rng;
 use crate::data::synthetic::Split;
 use crate::data::{with_sample_seed, Compose, Input, SyntheticConfig, Transform};
+use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use crate::grading::snapshots;
 use anyhow::{bail, ensure};
@@ -190,6 +191,9 @@ pub fn normalization_data(seed: u64) -> anyhow::Result<(SyntheticConfig, [f64; 3
     let (mean, std) = fixtures::mean_std_of(&image_set(&config)?)?;
     Ok((config, mean, std))
 }
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[];
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![

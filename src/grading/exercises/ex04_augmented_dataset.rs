@@ -10,6 +10,7 @@ use super::fixtures::{self, show_values, EncodedPair, Summary};
 use super::rng;
 use crate::data::synthetic::Split;
 use crate::data::{with_sample_seed, Compose, FloatImage, GrayImage, Input, RgbImage, Transform};
+use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use anyhow::{bail, ensure};
 use rand::Rng;
@@ -164,6 +165,9 @@ fn reference(
 fn binarised(m: &Tensor) -> Tensor {
     m.gt(0.5).to_kind(Kind::Float)
 }
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[];
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![

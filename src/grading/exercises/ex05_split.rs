@@ -5,6 +5,7 @@
 //! which original items landed where.
 use super::rng;
 use crate::data::{Dataset, Sample};
+use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use anyhow::{bail, ensure};
 use rand::Rng;
@@ -95,6 +96,9 @@ pub fn reproducible_case(seed: u64) -> (usize, u64, u64) {
 pub fn loader_size(seed: u64) -> usize {
     rng(seed, "loader_settings").gen_range(40..=200)
 }
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[];
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![

@@ -2,6 +2,7 @@
 use super::ex06_double_conv::expected_trainable as double_conv;
 use super::ex08_up::CAT_MISMATCH;
 use super::{rng, Real};
+use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use crate::grading::snapshots;
 use crate::summary::thousands;
@@ -78,6 +79,50 @@ pub struct Range {
 /// What one forward pass gave: the output's shape, or the error it stopped on.
 pub type Outcome = Result<Vec<i64>, String>;
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "no_sigmoid",
+        title: "no sigmoid at the end",
+        fix: "Finish forward_t with self.outc.forward(&x).sigmoid().",
+    },
+    Mistake {
+        id: "relu_instead_of_sigmoid",
+        title: "a ReLU instead of the sigmoid at the end",
+        fix: "The output must be a probability: use .sigmoid(), not .relu().",
+    },
+    Mistake {
+        id: "softmax_instead_of_sigmoid",
+        title: "a softmax over the channels instead of the sigmoid",
+        fix: "With one output channel a softmax is always 1: use .sigmoid().",
+    },
+    Mistake {
+        id: "channels_hard_coded",
+        title: "inc and outc built for 3 and 1 channels whatever is asked",
+        fix: "Build inc from in_channels and outc from out_channels.",
+    },
+    Mistake {
+        id: "outc_kernel_3",
+        title: "outc with a 3×3 kernel",
+        fix: "outc is a 1×1 convolution: layers::conv2d(p / \"outc\", 64, out_channels, 1, 0).",
+    },
+    Mistake {
+        id: "train_flag_ignored",
+        title: "`train` not passed on to the blocks (always evaluation mode)",
+        fix: "Pass `train` to every block's forward_t.",
+    },
+    Mistake {
+        id: "always_training_mode",
+        title: "`train` not passed on to the blocks (always training mode)",
+        fix: "Pass `train`, not true, to every block's forward_t.",
+    },
+];
+
+/// The sentence naming catalogued mistake `id` (established by the caller).
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<Vec<i64>>(
@@ -139,8 +184,8 @@ fn judge_counts(counts: Vec<i64>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         for (a, b) in [(3, o), (i, 1), (3, 1)] {
             if (a, b) != (i, o) && got == expected_trainable(a, b) {
                 text.push_str(&format!(
-                    ", the count of UNet({a}, {b}): build inc from in_channels and outc \
-                     from out_channels"
+                    ", the count of UNet({a}, {b}); {}",
+                    named("channels_hard_coded")
                 ));
                 break;
             }
