@@ -118,7 +118,11 @@ pub fn variants_of(root: &Path, ex: &'static Exercise) -> anyhow::Result<Vec<Var
             }
             let source = apply(&reference, &entry.edits, &file, m.id)?;
             if source == reference {
-                bail!("{}: mistake {}'s edits change nothing", file.display(), m.id);
+                bail!(
+                    "{}: mistake {}'s edits change nothing",
+                    file.display(),
+                    m.id
+                );
             }
             Ok(Variant {
                 exercise: ex,
@@ -171,7 +175,8 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     // Cargo.toml's benches must exist for the manifest to load.
-    copy_entry(&from.join("benches"), &to.join("benches")).or_else(|_| Ok::<_, anyhow::Error>(()))?;
+    copy_entry(&from.join("benches"), &to.join("benches"))
+        .or_else(|_| Ok::<_, anyhow::Error>(()))?;
     Ok(())
 }
 
@@ -212,7 +217,9 @@ fn copy_file(src: &Path, dst: &Path, meta: &std::fs::Metadata) -> anyhow::Result
 
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))?
+    {
         let entry = entry?;
         let name = entry.file_name();
         copy_entry(&entry.path(), &to.join(&name))?;
@@ -231,11 +238,7 @@ fn mark_manifest(manifest: &Path) -> anyhow::Result<()> {
     if text.contains("se05-scratch-tree = []") {
         return Ok(());
     }
-    let marked = text.replacen(
-        "[features]\n",
-        "[features]\nse05-scratch-tree = []\n",
-        1,
-    );
+    let marked = text.replacen("[features]\n", "[features]\nse05-scratch-tree = []\n", 1);
     let marked = marked.replacen(
         "default = [\"inline-images\"]",
         "default = [\"inline-images\", \"se05-scratch-tree\"]",
@@ -283,7 +286,10 @@ impl Scratch {
             },
         };
         for ex in EXERCISES {
-            scratch.put(ex, &std::fs::read_to_string(base.root.join(ex.solution_file()))?)?;
+            scratch.put(
+                ex,
+                &std::fs::read_to_string(base.root.join(ex.solution_file()))?,
+            )?;
         }
         Ok(scratch)
     }
@@ -327,9 +333,16 @@ pub fn bless(base: &RunConfig, numbers: &[u32]) -> anyhow::Result<bool> {
     let real = base.root.join("checks/snapshots");
     let copy = scratch.cfg.root.join("checks/snapshots");
     let mut ok = true;
-    for ex in EXERCISES.iter().filter(|e| numbers.is_empty() || numbers.contains(&e.number)) {
-        for old in variant_snapshots(&real, ex).into_iter().chain(variant_snapshots(&copy, ex)) {
-            std::fs::remove_file(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+    for ex in EXERCISES
+        .iter()
+        .filter(|e| numbers.is_empty() || numbers.contains(&e.number))
+    {
+        for old in variant_snapshots(&real, ex)
+            .into_iter()
+            .chain(variant_snapshots(&copy, ex))
+        {
+            std::fs::remove_file(&old)
+                .with_context(|| format!("cannot remove {}", old.display()))?;
         }
         let reference = std::fs::read_to_string(base.root.join(ex.solution_file()))?;
         for v in variants.iter().filter(|v| v.exercise.number == ex.number) {
@@ -337,7 +350,10 @@ pub fn bless(base: &RunConfig, numbers: &[u32]) -> anyhow::Result<bool> {
             let exe = match runner::build(ex.slug, &scratch.cfg)? {
                 Build::Executable(exe) => exe,
                 Build::CompileError(e) => {
-                    println!("  {:>2} {:<28} does not compile:\n{e}", ex.number, v.mistake.id);
+                    println!(
+                        "  {:>2} {:<28} does not compile:\n{e}",
+                        ex.number, v.mistake.id
+                    );
                     ok = false;
                     continue;
                 }
@@ -410,8 +426,11 @@ pub fn grade_variants(
     for v in &variants {
         scratch.put(v.exercise, &v.source)?;
         let r = scratch.grade(v.exercise);
-        let failed: Vec<&runner::CheckResult> =
-            r.checks.iter().filter(|c| c.status != Status::Passed).collect();
+        let failed: Vec<&runner::CheckResult> = r
+            .checks
+            .iter()
+            .filter(|c| c.status != Status::Passed)
+            .collect();
         let caught = r.status != Status::Passed;
         let named = failed.iter().any(|c| c.message.contains(v.mistake.title))
             || r.message.contains(v.mistake.title);
@@ -420,7 +439,13 @@ pub fn grade_variants(
         } else {
             failed
                 .iter()
-                .map(|c| format!("{}: {}", c.name, se05::grading::judge::first_lines(&c.message, 1)))
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.name,
+                        se05::grading::judge::first_lines(&c.message, 1)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" | ")
         };
@@ -435,7 +460,10 @@ pub fn grade_variants(
         out.push(c);
     }
     for ex in EXERCISES {
-        scratch.put(ex, &std::fs::read_to_string(base.root.join(ex.solution_file()))?)?;
+        scratch.put(
+            ex,
+            &std::fs::read_to_string(base.root.join(ex.solution_file()))?,
+        )?;
     }
     Ok(out)
 }
@@ -463,8 +491,13 @@ mod tests {
             replace: "Z".into(),
         };
         assert_eq!(apply("a b c", &[edit("b")], file, "m").unwrap(), "a Z c");
-        let twice = apply("a b b", &[edit("b")], file, "m").unwrap_err().to_string();
-        assert!(twice.contains("x.json: mistake m, edit 1") && twice.contains("2 times"), "{twice}");
+        let twice = apply("a b b", &[edit("b")], file, "m")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            twice.contains("x.json: mistake m, edit 1") && twice.contains("2 times"),
+            "{twice}"
+        );
         let none = apply("a", &[edit("q")], file, "m").unwrap_err().to_string();
         assert!(none.contains("0 times"), "{none}");
     }

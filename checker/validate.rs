@@ -80,7 +80,10 @@ pub fn run(base: &RunConfig) -> anyhow::Result<bool> {
         "Validating the stubs of checker/stubs (every check must fail)…".bold()
     );
     for ex in EXERCISES {
-        let stub = base.root.join("checker/stubs").join(format!("{}.rs", ex.slug));
+        let stub = base
+            .root
+            .join("checker/stubs")
+            .join(format!("{}.rs", ex.slug));
         let text = std::fs::read_to_string(&stub)
             .map_err(|e| anyhow::anyhow!("cannot read the stub {}: {e}", stub.display()))?;
         scratch.put(ex, &text)?;
@@ -95,7 +98,10 @@ pub fn run(base: &RunConfig) -> anyhow::Result<bool> {
         "Validating the catalogued mistakes (each must be caught and named)…".bold()
     );
     for ex in EXERCISES {
-        scratch.put(ex, &std::fs::read_to_string(base.root.join(ex.solution_file()))?)?;
+        scratch.put(
+            ex,
+            &std::fs::read_to_string(base.root.join(ex.solution_file()))?,
+        )?;
     }
     let started = std::time::Instant::now();
     let caught = crate::mistakes::grade_variants(base, &scratch, |c| {

@@ -96,7 +96,12 @@ mod tests {
             let mut titles: Vec<&str> = list.iter().map(|m| m.title).collect();
             titles.sort_unstable();
             titles.dedup();
-            assert_eq!(titles.len(), list.len(), "duplicate titles in {}", ex.number);
+            assert_eq!(
+                titles.len(),
+                list.len(),
+                "duplicate titles in {}",
+                ex.number
+            );
             for m in list {
                 assert!(valid_id(m.id), "{}: {}", ex.number, m.id);
                 assert!(!m.title.is_empty() && !m.fix.is_empty(), "{}", m.id);

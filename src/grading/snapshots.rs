@@ -60,10 +60,9 @@ fn bless_variant(
         bless(ctx, target, &format!("{name}@{id}"), actual)
     } else {
         match std::fs::remove_file(&variant) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow::anyhow!(
-                "cannot remove {}: {e}",
-                variant.display()
-            )),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(anyhow::anyhow!("cannot remove {}: {e}", variant.display()))
+            }
             _ => Ok(()),
         }
     }
@@ -207,7 +206,11 @@ fn locate(expected: &str, actual: &str, numeric: bool) -> String {
             let before = if same.is_empty() || exp.len() < 2 {
                 String::new()
             } else {
-                format!(" ({} match{})", same.join(", "), if same.len() == 1 { "es" } else { "" })
+                format!(
+                    " ({} match{})",
+                    same.join(", "),
+                    if same.len() == 1 { "es" } else { "" }
+                )
             };
             return format!(
                 "in {}{before} {what}:\n  {}",

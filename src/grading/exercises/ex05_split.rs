@@ -5,8 +5,8 @@
 //! which original items landed where.
 use super::rng;
 use crate::data::{Dataset, Sample};
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use anyhow::{bail, ensure};
 use rand::Rng;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Exercise 6, DoubleConv: conv → batch norm → ReLU, twice.
 use super::rng;
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::ensure;
 use rand::Rng;

@@ -1,7 +1,7 @@
 //! Exercise 7, Down: max pooling 2×2, then a DoubleConv.
 use super::rng;
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::ensure;
 use rand::Rng;

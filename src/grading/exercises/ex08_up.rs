@@ -7,8 +7,8 @@
 //! padded to the skip's size, by how much it was padded, and by how much it should
 //! have been.
 use super::rng;
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::ensure;
 use rand::Rng;

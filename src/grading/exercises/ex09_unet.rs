@@ -2,8 +2,8 @@
 use super::ex06_double_conv::expected_trainable as double_conv;
 use super::ex08_up::CAT_MISMATCH;
 use super::{rng, Real};
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use crate::summary::thousands;
 use anyhow::ensure;

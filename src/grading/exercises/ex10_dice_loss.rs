@@ -6,8 +6,8 @@
 //! inputs, checks the summaries match them and the property holds, and names the
 //! first input that breaks it.
 use super::{rng, Real};
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use anyhow::{bail, ensure};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -319,7 +319,10 @@ fn variant_value(id: &str, p: &Pair, smooth: f64) -> Option<f64> {
     let sums = |pred: &[f32], truth: &[f32]| {
         let f = |v: &f32| *v as f64;
         let inter: f64 = pred.iter().zip(truth).map(|(a, b)| f(a) * f(b)).sum();
-        let (sp, st) = (pred.iter().map(f).sum::<f64>(), truth.iter().map(f).sum::<f64>());
+        let (sp, st) = (
+            pred.iter().map(f).sum::<f64>(),
+            truth.iter().map(f).sum::<f64>(),
+        );
         let (sp2, st2) = (
             pred.iter().map(|v| f(v) * f(v)).sum::<f64>(),
             truth.iter().map(|v| f(v) * f(v)).sum::<f64>(),
@@ -337,7 +340,11 @@ fn variant_value(id: &str, p: &Pair, smooth: f64) -> Option<f64> {
         "returns_dice" => ((2.0 * i + s) / (sp + st + s)).clamp(0.0, 1.0),
         "iou_instead_of_dice" => loss((i + s) / (sp + st - i + s)),
         "per_sample_mean" => {
-            let items = if p.shape.len() == 4 { p.shape[0] as usize } else { 1 };
+            let items = if p.shape.len() == 4 {
+                p.shape[0] as usize
+            } else {
+                1
+            };
             let n = p.pred.len() / items;
             p.pred
                 .chunks(n)

@@ -8,8 +8,8 @@
 use super::ex06_double_conv::expected_trainable as double_conv;
 use super::ex08_up::CAT_MISMATCH;
 use super::{rng, torch_seed, Real};
-use crate::grading::mistakes::Mistake;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use crate::models::{EfficientNetEncoder, Variant, B0_ENCODER_PARAMS};
 use crate::summary::{self, thousands};
