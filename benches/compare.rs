@@ -1,15 +1,15 @@
-//! The Rust workshop against the notebook's Python pipeline (bench/README.md), on the
+//! The Rust workshop against the notebook's Python pipeline (benches/python/README.md), on the
 //! same synthetic ISIC-like data (900 pairs at 1022×767, split 720/180), same batch
 //! (16), image size (64×64), optimizer (Adam 1e-3), loss (Dice) and torch threads.
 //!
-//!     bench/setup.sh                      # once: the Python side's own venv (PyPI)
+//!     benches/python/setup.sh                      # once: the Python side's own venv (PyPI)
 //!     cargo bench --bench compare         # about 12 minutes on 2 quiet cores
 //!     cargo bench --bench compare -- --rounds 1 --only profile,loader
 //!
 //! Every measurement runs in a fresh child process (this binary re-executed with
-//! `--child`, or `bench/.venv/bin/python bench/pipeline.py`), which prints one JSON
+//! `--child`, or `benches/python/.venv/bin/python benches/python/pipeline.py`), which prints one JSON
 //! line; the driver interleaves Rust and Python (alternating which goes first each
-//! round), then prints medians and Rust/Python ratios and writes them to `bench/out/`.
+//! round), then prints medians and Rust/Python ratios and writes them to `benches/python/out/`.
 //!
 //! Measures:
 //! 1. data pipeline: augmented batches per second over the 720-image training split,
@@ -21,7 +21,7 @@
 //! 3. overhead: epoch time / the same number of optimizer steps on batches built in
 //!    memory beforehand (the compute floor), per side;
 //! 4. peak memory: VmHWM (Rust) / ru_maxrss (Python) of each child process;
-//! 5. checker latency is not measured here (bench/README.md).
+//! 5. checker latency is not measured here (benches/python/README.md).
 #![allow(dead_code)] // the solution modules carry API the bench does not call
 
 #[path = "../solutions/ex03_transforms.rs"]
@@ -109,7 +109,7 @@ struct Args {
     #[arg(long, default_value_t = 0.15)]
     max_others: f64,
     /// Where the raw JSON and the table go.
-    #[arg(long, default_value = "bench/out")]
+    #[arg(long, default_value = "benches/python/out")]
     out: PathBuf,
     /// Internal: run one measurement here (`loader` or `train`) and print JSON.
     #[arg(long, hide = true)]
@@ -393,7 +393,7 @@ fn child_train(args: &Args, root: &Path) -> Result<Value> {
         )),
         other => bail!("unknown model {other}"),
     };
-    let trainable = se05::summary::count_trainable(&vs);
+    let trainable = se05::grading::summary::count_trainable(&vs);
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let dice = ex10_dice_loss::DiceLoss::default();
     // The loop body of se05::train::trainer::train.
@@ -508,15 +508,18 @@ fn load_average() -> String {
 }
 
 fn python() -> Result<PathBuf> {
-    let py = repo().join("bench/.venv/bin/python");
+    let py = repo().join("benches/python/.venv/bin/python");
     if !py.exists() {
         println!(
-            "bench/.venv is missing: running bench/setup.sh (PyPI, several GB the first time)"
+            "benches/python/.venv is missing: running benches/python/setup.sh (PyPI, several GB the first time)"
         );
-        let status = Command::new(repo().join("bench/setup.sh"))
+        let status = Command::new(repo().join("benches/python/setup.sh"))
             .status()
-            .context("cannot run bench/setup.sh")?;
-        ensure!(status.success(), "bench/setup.sh failed ({status})");
+            .context("cannot run benches/python/setup.sh")?;
+        ensure!(
+            status.success(),
+            "benches/python/setup.sh failed ({status})"
+        );
     }
     Ok(py)
 }
@@ -637,7 +640,7 @@ fn command(args: &Args, side: Side, task: &Task, data: &Path, py: &Path) -> Resu
         }
         Side::Python => {
             let mut c = Command::new(py);
-            c.arg(repo().join("bench/pipeline.py"));
+            c.arg(repo().join("benches/python/pipeline.py"));
             c.arg("--mode").arg(task.mode);
             c.env("NO_ALBUMENTATIONS_UPDATE", "1");
             c
@@ -1180,7 +1183,7 @@ fn driver(args: &Args) -> Result<()> {
         );
     }
     println!("\n{header}\n{text}");
-    println!("checker latency (item 5): not measured by this bench (see bench/README.md)");
+    println!("checker latency (item 5): not measured by this bench (see benches/python/README.md)");
 
     let out = repo().join(&args.out);
     std::fs::create_dir_all(&out)?;

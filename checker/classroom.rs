@@ -151,7 +151,7 @@ impl RunnerResult {
     pub fn write(&self, path: Option<&Path>) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
         match path {
-            Some(p) => se05::fsutil::write_atomic(p, &json),
+            Some(p) => se05::io::fsutil::write_atomic(p, &json),
             None => {
                 use std::io::Write;
                 let mut out = std::io::stdout().lock();
@@ -186,7 +186,7 @@ mod tests {
         checks: Vec<CheckResult>,
         message: &str,
     ) -> ExerciseResult {
-        let ex = se05::registry::get(number).unwrap();
+        let ex = se05::grading::registry::get(number).unwrap();
         ExerciseResult {
             number,
             slug: ex.slug.into(),

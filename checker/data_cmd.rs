@@ -2,7 +2,7 @@
 //! one, and fetching the real ISIC 2016 archives.
 use crate::DataAction;
 use se05::data::{self, SyntheticConfig};
-use se05::isic_fetch::{fetch_isic2016, FetchOptions};
+use se05::io::isic_fetch::{fetch_isic2016, FetchOptions};
 
 pub fn run(action: Option<&DataAction>) -> anyhow::Result<()> {
     match action {

@@ -15,9 +15,9 @@ use crate::runner::{self, ExerciseResult, RunConfig};
 use crate::ui;
 use anyhow::Context;
 use colored::Colorize;
-use se05::fsutil::LOCAL_TOP_FOLDERS;
-use se05::progress::{Progress, QuizRecord};
-use se05::registry::{self, EXERCISES};
+use se05::grading::progress::{Progress, QuizRecord};
+use se05::grading::registry::{self, EXERCISES};
+use se05::io::fsutil::LOCAL_TOP_FOLDERS;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -656,13 +656,13 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
                 quizzes_self_reported: &g.quizzes,
             },
         })?;
-        se05::fsutil::write_atomic(&args.out.join(format!("{}.json", g.name)), &json)?;
+        se05::io::fsutil::write_atomic(&args.out.join(format!("{}.json", g.name)), &json)?;
         graded.push(g);
     }
 
     let csv = gradebook(&graded, &graded_numbers, quiz_count(&root));
     let path = args.out.join("gradebook.csv");
-    se05::fsutil::write_atomic(&path, csv.as_bytes())?;
+    se05::io::fsutil::write_atomic(&path, csv.as_bytes())?;
     println!(
         "\n{} {} ({} submission(s)) and one JSON report per submission in {}",
         "Gradebook:".bold(),
@@ -727,8 +727,8 @@ mod tests {
             changes,
             vec![
                 "deleted: Cargo.toml".to_string(),
-                "added: extra.txt".to_string(),
-                "modified: checks/ex10_dice_loss.rs".to_string()
+                "modified: checks/ex10_dice_loss.rs".to_string(),
+                "added: extra.txt".to_string()
             ]
         );
     }

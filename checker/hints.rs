@@ -1,8 +1,8 @@
 //! `checker --hint N` and `checker --list`: help and progress for students.
 use crate::ui;
 use colored::Colorize;
-use se05::progress::Progress;
-use se05::registry::{self, EXERCISES};
+use se05::grading::progress::Progress;
+use se05::grading::registry::{self, EXERCISES};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -59,7 +59,7 @@ pub fn show_next(n: u32) -> anyhow::Result<()> {
     }
     seen.insert(n, shown);
     if let Err(e) =
-        se05::fsutil::write_atomic(&hints_path(), serde_json::to_string(&seen)?.as_bytes())
+        se05::io::fsutil::write_atomic(&hints_path(), serde_json::to_string(&seen)?.as_bytes())
     {
         eprintln!("warning: could not remember which hints you saw: {e:#}");
     }
@@ -91,14 +91,9 @@ pub fn print_list() -> anyhow::Result<()> {
     );
     for ex in EXERCISES {
         let record = progress.exercises.get(&ex.number);
-        let status = record
-            .map(|r| r.status.clone())
-            .unwrap_or_else(|| "not run".to_string());
-        let painted = match serde_json::from_value::<se05::grading::Status>(
-            serde_json::Value::String(status.replace(' ', "_")),
-        ) {
-            Ok(s) => ui::paint(s, &status),
-            Err(_) => status.dimmed(),
+        let painted = match record {
+            Some(r) => ui::paint(r.status, r.status.label()),
+            None => "not run".dimmed(),
         };
         let points = record
             .map(|r| format!("{}/{}", r.points, r.max_points))

@@ -165,7 +165,7 @@ enum DataAction {
     Fetch {
         /// Only `isic2016` is known.
         name: String,
-        #[arg(long, default_value = se05::isic_fetch::ISIC2016_BASE_URL)]
+        #[arg(long, default_value = se05::io::isic_fetch::ISIC2016_BASE_URL)]
         base_url: String,
     },
 }
@@ -366,7 +366,7 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
         eprintln!("report written to {}", path.display());
     }
     let all_passed = results.iter().all(|r| r.status == Status::Passed);
-    let everything = numbers.len() == se05::registry::EXERCISES.len();
+    let everything = numbers.len() == se05::grading::registry::EXERCISES.len();
     if all_passed && everything && !quiet {
         if cli.no_train {
             println!("Every exercise passes; the final stage was skipped (--no-train). Run it with `checker train`.");
@@ -383,12 +383,12 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
 /// Remembers each exercise's latest verdict for `checker --list`; a failure to write
 /// it is reported but does not change the verdict.
 fn record_progress(results: &[runner::ExerciseResult]) {
-    let path = se05::progress::Progress::default_path();
-    let update = se05::progress::Progress::update(&path, |p| {
+    let path = se05::grading::progress::Progress::default_path();
+    let update = se05::grading::progress::Progress::update(&path, |p| {
         for r in results {
             p.record_exercise(
                 r.number,
-                r.status.label(),
+                r.status,
                 r.points_earned as f64,
                 r.points_possible as f64,
             );

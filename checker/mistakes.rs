@@ -18,7 +18,7 @@ use crate::runner::{self, Build, ExerciseResult, RunConfig};
 use anyhow::{bail, Context};
 use se05::grading::mistakes::{self, Mistake};
 use se05::grading::Status;
-use se05::registry::{Exercise, EXERCISES};
+use se05::grading::registry::{Exercise, EXERCISES};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -250,7 +250,7 @@ fn mark_manifest(manifest: &Path) -> anyhow::Result<()> {
             manifest.display()
         );
     }
-    se05::fsutil::write_atomic(manifest, marked.as_bytes())
+    se05::io::fsutil::write_atomic(manifest, marked.as_bytes())
 }
 
 impl Scratch {
@@ -300,7 +300,7 @@ impl Scratch {
         if std::fs::read_to_string(&path).is_ok_and(|old| old == source) {
             return Ok(()); // unchanged: keep its time, so nothing is rebuilt
         }
-        se05::fsutil::write_atomic(&path, source.as_bytes())
+        se05::io::fsutil::write_atomic(&path, source.as_bytes())
     }
 
     /// Grades exercise `ex` of the copy as a student's.
@@ -388,7 +388,7 @@ pub fn bless(base: &RunConfig, numbers: &[u32]) -> anyhow::Result<bool> {
         scratch.put(ex, &reference)?;
         for p in variant_snapshots(&copy, ex) {
             let to = real.join(p.file_name().expect("a file"));
-            se05::fsutil::write_atomic(&to, &std::fs::read(&p)?)?;
+            se05::io::fsutil::write_atomic(&to, &std::fs::read(&p)?)?;
         }
     }
     Ok(ok)

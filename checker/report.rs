@@ -39,7 +39,7 @@ impl Report {
         Report {
             schema: "se05-report/1",
             crate_version: env!("CARGO_PKG_VERSION"),
-            exercise_set_version: se05::registry::EXERCISE_SET_VERSION,
+            exercise_set_version: se05::grading::registry::EXERCISE_SET_VERSION,
             mode: if solutions { "solutions" } else { "exercises" },
             status: serde_json::to_value(overall)
                 .ok()
@@ -64,6 +64,6 @@ impl Report {
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        se05::fsutil::write_atomic(path, &json)
+        se05::io::fsutil::write_atomic(path, &json)
     }
 }

@@ -5,7 +5,7 @@
 //! (a student may have committed work): pristine copies live in `checker/stubs/`, and
 //! a test of the instructors' suite keeps them equal to `exercises/`.
 use colored::Colorize;
-use se05::registry::{self, Exercise};
+use se05::grading::registry::{self, Exercise};
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -48,7 +48,7 @@ pub fn check_stubs(root: &Path, sync: bool) -> anyhow::Result<bool> {
         }
         if std::fs::read(stub_path(root, ex)).ok().as_deref() != Some(bytes.as_slice()) {
             if sync {
-                se05::fsutil::write_atomic(&stub_path(root, ex), &bytes)?;
+                se05::io::fsutil::write_atomic(&stub_path(root, ex), &bytes)?;
             }
             differing.push(ex.exercise_file());
         }
@@ -173,14 +173,14 @@ pub fn run(root: &Path, numbers: &[u32], yes: bool) -> anyhow::Result<bool> {
     for p in &pending {
         if let Some(bytes) = &p.current {
             let backup = backup_path(root, p.ex, unix);
-            se05::fsutil::write_atomic(&backup, bytes)?;
+            se05::io::fsutil::write_atomic(&backup, bytes)?;
             println!(
                 "  saved your {} as {}",
                 p.ex.exercise_file(),
                 relative(root, &backup)
             );
         }
-        se05::fsutil::write_atomic(&p.path, &p.stub)?;
+        se05::io::fsutil::write_atomic(&p.path, &p.stub)?;
         println!(
             "  {} {} is the untouched stub again",
             "✓".green().bold(),
@@ -188,8 +188,8 @@ pub fn run(root: &Path, numbers: &[u32], yes: bool) -> anyhow::Result<bool> {
         );
     }
     // The last verdicts belong to the replaced files.
-    let progress = se05::progress::Progress::default_path();
-    if let Err(e) = se05::progress::Progress::update(&progress, |pr| {
+    let progress = se05::grading::progress::Progress::default_path();
+    if let Err(e) = se05::grading::progress::Progress::update(&progress, |pr| {
         for p in &pending {
             pr.exercises.remove(&p.ex.number);
         }
@@ -209,7 +209,7 @@ mod tests {
         let ex = registry::get(10).unwrap();
         let first = backup_path(dir.path(), ex, 42);
         assert!(first.ends_with(".se05/backups/ex10_dice_loss.42.rs"));
-        se05::fsutil::write_atomic(&first, b"x").unwrap();
+        se05::io::fsutil::write_atomic(&first, b"x").unwrap();
         let second = backup_path(dir.path(), ex, 42);
         assert!(second.ends_with("ex10_dice_loss.42-1.rs"), "{second:?}");
     }

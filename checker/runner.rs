@@ -2,8 +2,8 @@
 //! cargo, running that target's observers in the sandbox, and judging what they
 //! observed (the judge of `se05::grading`; this process never calls exercise code).
 use anyhow::Context;
+use se05::grading::registry::Exercise;
 use se05::grading::Status;
-use se05::registry::Exercise;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -40,10 +40,10 @@ fn policy_violation(ex: &Exercise, cfg: &RunConfig) -> Option<String> {
     let mut numbers = ex.all_dependencies();
     numbers.push(ex.number);
     for n in numbers {
-        let dep = se05::registry::get(n)?;
+        let dep = se05::grading::registry::get(n)?;
         let rel = dep.exercise_file();
         let text = std::fs::read_to_string(cfg.root.join(&rel)).unwrap_or_default();
-        let found = se05::policy::check_source(&rel, &text);
+        let found = se05::grading::policy::check_source(&rel, &text);
         if let Some(first) = found.first() {
             let more = match found.len() {
                 1 => String::new(),
@@ -190,7 +190,8 @@ fn describe_compiler_error(message: &serde_json::Value) -> String {
     });
     let location = span
         .map(|s| {
-            let file = se05::fsutil::display_source_path(s["file_name"].as_str().unwrap_or("?"));
+            let file =
+                se05::io::fsutil::display_source_path(s["file_name"].as_str().unwrap_or("?"));
             format!("{file}:{}:{}", s["line_start"], s["column_start"])
         })
         .unwrap_or_default();
@@ -335,7 +336,7 @@ struct Ended {
     /// The signal that ended it, if one did.
     signal: Option<i32>,
     /// The sandbox limit that ended or broke the run, if one did.
-    limit: Option<se05::sandbox::LimitHit>,
+    limit: Option<se05::grading::sandbox::LimitHit>,
     /// The last lines of its output (capped).
     output_tail: String,
 }
@@ -353,7 +354,7 @@ fn run_observer_process(
     wall: Duration,
 ) -> anyhow::Result<Ended> {
     use se05::grading::observe::{RunTerms, OBSERVE_ENV, SEED_ENV};
-    use se05::sandbox::{self, Exit};
+    use se05::grading::sandbox::{self, Exit};
     let terms = RunTerms {
         seed,
         key: key.to_string(),
@@ -411,7 +412,7 @@ fn warn_once(warning: &str) {
 /// Why a check has no observation, from how the process ended. `running` is the
 /// first check without one, once known (the check that was running).
 fn missing_reason(ended: &Ended, wall: Duration, running: Option<&str>) -> (Status, String) {
-    use se05::sandbox::LimitHit;
+    use se05::grading::sandbox::LimitHit;
     if ended.limit == Some(LimitHit::WallClock) {
         return match running {
             None => (
@@ -444,7 +445,10 @@ fn missing_reason(ended: &Ended, wall: Duration, running: Option<&str>) -> (Stat
             "the check process ran out of memory: it reached the sandbox's memory limit \
              ({} MiB unless SE05_SANDBOX_MEMORY_MB says otherwise); look for a tensor or \
              a Vec that grows without bound{tail}",
-            se05::sandbox::Limits::default().memory.unwrap_or(0) >> 20
+            se05::grading::sandbox::Limits::default()
+                .memory
+                .unwrap_or(0)
+                >> 20
         ),
         (Some(LimitHit::FileSize), _, _) => {
             format!("the check process wrote a file larger than the sandbox allows{tail}")
@@ -576,7 +580,7 @@ pub fn grade_all(
 ) -> Vec<ExerciseResult> {
     let mut wanted: Vec<u32> = Vec::new();
     for &n in numbers {
-        if let Some(ex) = se05::registry::get(n) {
+        if let Some(ex) = se05::grading::registry::get(n) {
             wanted.extend(ex.all_dependencies());
             wanted.push(n);
         }
@@ -585,7 +589,7 @@ pub fn grade_all(
     wanted.dedup();
     let mut results: Vec<ExerciseResult> = Vec::new();
     for n in wanted {
-        let ex = se05::registry::get(n).expect("checked above");
+        let ex = se05::grading::registry::get(n).expect("checked above");
         let failed_dep = ex
             .all_dependencies()
             .into_iter()

@@ -1,5 +1,5 @@
 //! Parses which exercises to grade: `6`, `6-9`, `6 8 10`, `6,8`, `all`.
-use se05::registry::{self, EXERCISES};
+use se05::grading::registry::{self, EXERCISES};
 
 /// The exercise numbers named by `args`, ascending and without repeats.
 pub fn parse(args: &[String]) -> Result<Vec<u32>, String> {

@@ -38,21 +38,21 @@ pub fn run_child(
     let scratch = tempfile::tempdir()?;
     std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-    let mut spec = se05::sandbox::Spec::new(exe, root);
+    let mut spec = se05::grading::sandbox::Spec::new(exe, root);
     spec.args = args.iter().map(Into::into).collect();
     spec.writable = vec![scratch.path().to_path_buf(), out.to_path_buf()];
     spec.env = vec![("RUST_BACKTRACE".into(), "0".into())];
-    spec.limits = se05::sandbox::limits_from_env(se05::sandbox::Limits {
+    spec.limits = se05::grading::sandbox::limits_from_env(se05::grading::sandbox::Limits {
         wall: timeout,
         output_keep: 16 << 10,
-        ..se05::sandbox::Limits::default()
+        ..se05::grading::sandbox::Limits::default()
     })?;
-    let finished = se05::sandbox::run(&spec)?;
+    let finished = se05::grading::sandbox::run(&spec)?;
     for warning in &finished.warnings {
         eprintln!("warning: {warning}");
     }
     let success = match finished.limit_hit {
-        Some(se05::sandbox::LimitHit::WallClock) => None,
+        Some(se05::grading::sandbox::LimitHit::WallClock) => None,
         _ => Some(finished.success()),
     };
     Ok(ChildRun {

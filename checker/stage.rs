@@ -6,9 +6,9 @@
 use crate::runner::{self, Build, RunConfig};
 use colored::Colorize;
 use se05::data::isic::DataSource;
+use se05::grading::progress::{Progress, StageRecord};
 use se05::grading::Status;
 use se05::models::weights::ResolvedWeights;
-use se05::progress::{Progress, StageRecord};
 use se05::train::stage::{
     self, verdict, Expected, JudgeInput, Plan, StageCommand, StageData, StageOptions, StageVerdict,
 };
@@ -118,7 +118,7 @@ fn run_and_judge(
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut spec = se05::sandbox::Spec::new(exe, &cfg.root);
+    let mut spec = se05::grading::sandbox::Spec::new(exe, &cfg.root);
     spec.args = command.to_args();
     spec.writable = vec![
         scratch.path().to_path_buf(),
@@ -127,13 +127,13 @@ fn run_and_judge(
     ];
     spec.env = vec![("RUST_BACKTRACE".into(), "0".into())];
     spec.echo_bytes = 4 << 20;
-    spec.limits = se05::sandbox::limits_from_env(se05::sandbox::Limits {
+    spec.limits = se05::grading::sandbox::limits_from_env(se05::grading::sandbox::Limits {
         wall: std::time::Duration::from_secs(STAGE_WALL_S),
         // The U-Net's checkpoint alone is 124 MB (31 M parameters in f32).
         file_size: 1 << 30,
-        ..se05::sandbox::Limits::default()
+        ..se05::grading::sandbox::Limits::default()
     })?;
-    let finished = se05::sandbox::run(&spec)
+    let finished = se05::grading::sandbox::run(&spec)
         .map_err(|e| anyhow::anyhow!("cannot start the training stage: {e:#}"))?;
     for warning in &finished.warnings {
         eprintln!("warning: {warning}");
@@ -149,8 +149,10 @@ fn run_and_judge(
     if !finished.success() {
         let how = match (finished.limit_hit, finished.exit) {
             (Some(limit), _) => limit.describe().to_string(),
-            (None, se05::sandbox::Exit::Code(code)) => format!("exit status {code}"),
-            (None, se05::sandbox::Exit::Signal(signal)) => format!("killed by signal {signal}"),
+            (None, se05::grading::sandbox::Exit::Code(code)) => format!("exit status {code}"),
+            (None, se05::grading::sandbox::Exit::Signal(signal)) => {
+                format!("killed by signal {signal}")
+            }
         };
         return Ok(StageVerdict::crashed(
             format!("the training stage stopped before the end ({how}); its message is above"),

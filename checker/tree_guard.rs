@@ -50,7 +50,7 @@ impl TreeGuard {
                 } else if path.symlink_metadata().is_ok() {
                     std::fs::remove_file(&path)?;
                 }
-                se05::fsutil::write_atomic(&path, bytes)?;
+                se05::io::fsutil::write_atomic(&path, bytes)?;
                 changed.push(format!("changed: {rel}"));
             }
         }

@@ -2,8 +2,8 @@
 //! did not pass, and a summary table.
 use crate::runner::{CheckResult, ExerciseResult};
 use colored::{ColoredString, Colorize};
+use se05::grading::registry;
 use se05::grading::Status;
-use se05::registry;
 use std::io::IsTerminal;
 
 /// Colours only on a terminal, and never when NO_COLOR is set.

@@ -9,9 +9,9 @@
 use crate::runner::{self, RunConfig};
 use crate::ui;
 use colored::Colorize;
+use se05::grading::progress::Progress;
+use se05::grading::registry::{self, EXERCISES};
 use se05::grading::Status;
-use se05::progress::Progress;
-use se05::registry::{self, EXERCISES};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -29,7 +29,7 @@ fn first_not_passed(after: Option<u32>) -> Option<u32> {
         progress
             .exercises
             .get(&n)
-            .map(|r| r.status != Status::Passed.label())
+            .map(|r| r.status != Status::Passed)
             .unwrap_or(true)
     };
     let numbers: Vec<u32> = EXERCISES.iter().map(|e| e.number).collect();

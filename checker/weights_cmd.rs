@@ -71,7 +71,7 @@ pub fn use_file(file: &Path) -> anyhow::Result<()> {
     );
     let bytes =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    se05::fsutil::write_atomic(&dest, &bytes)?;
+    se05::io::fsutil::write_atomic(&dest, &bytes)?;
     println!("copied {} to {}", file.display(), dest.display());
     show()
 }

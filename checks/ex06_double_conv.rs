@@ -12,7 +12,7 @@ use ex06_double_conv::DoubleConv;
 use se05::grading::exercises::ex06_double_conv::{cases, Buffer, InitStat, Range, Shapes, BUFFERS};
 use se05::grading::exercises::torch_seed;
 use se05::grading::observe::{main as observe_main, observe};
-use se05::summary;
+use se05::grading::summary;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Tensor};
 

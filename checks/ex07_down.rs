@@ -13,7 +13,7 @@ use ex07_down::Down;
 use se05::grading::exercises::ex07_down::{shape_cases, Shapes};
 use se05::grading::exercises::torch_seed;
 use se05::grading::observe::{main as observe_main, observe};
-use se05::summary;
+use se05::grading::summary;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Tensor};
 

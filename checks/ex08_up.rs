@@ -18,7 +18,7 @@ use se05::grading::exercises::ex08_up::{
 };
 use se05::grading::exercises::torch_seed;
 use se05::grading::observe::{attempt, main as observe_main, observe};
-use se05::summary;
+use se05::grading::summary;
 use tch::nn;
 use tch::{Device, Tensor};
 

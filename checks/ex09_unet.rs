@@ -23,7 +23,7 @@ use se05::grading::exercises::ex09_unet::{
 };
 use se05::grading::exercises::{torch_seed, Real};
 use se05::grading::observe::{attempt, main as observe_main, observe};
-use se05::summary;
+use se05::grading::summary;
 use std::sync::{Mutex, PoisonError};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Tensor};

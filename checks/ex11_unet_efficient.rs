@@ -20,8 +20,8 @@ use se05::grading::exercises::ex11_unet_efficient::{
 };
 use se05::grading::exercises::{torch_seed, Real};
 use se05::grading::observe::{attempt, main as observe_main, observe};
+use se05::grading::summary;
 use se05::models::{EfficientNetEncoder, Variant};
-use se05::summary;
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 

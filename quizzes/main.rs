@@ -25,7 +25,7 @@ use colored::Colorize;
 use serde::Serialize;
 
 use bank::Quiz;
-use se05::progress::Progress;
+use se05::grading::progress::Progress;
 use session::{Console, QuizResult};
 
 /// Which quizzes to run.

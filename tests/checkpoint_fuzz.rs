@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use se05::checkpoint::{self, pickle, CheckpointError};
+use se05::io::checkpoint::{self, pickle, CheckpointError};
 
 /// Records the largest single allocation made through Rust's allocator.
 struct Tracking;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use se05::checkpoint::{self, pickle, CheckpointError, Format};
+use se05::io::checkpoint::{self, pickle, CheckpointError, Format};
 use tch::{nn, Device, Kind, Tensor};
 
 fn fixture(name: &str) -> PathBuf {

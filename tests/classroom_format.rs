@@ -5,7 +5,7 @@
 #[path = "fixtures/submissions/tree.rs"]
 mod tree;
 
-use se05::registry::EXERCISES;
+use se05::grading::registry::EXERCISES;
 use serde_json::Value;
 use std::path::Path;
 use tree::{put, ROOT};

@@ -5,7 +5,7 @@
 mod http_server;
 
 use http_server::TestServer;
-use se05::download::{download_file, sha256_file, DownloadOptions};
+use se05::io::download::{download_file, sha256_file, DownloadOptions};
 use sha2::{Digest, Sha256};
 
 /// Bytes that are not all alike, so that misplaced ranges would show.

@@ -5,7 +5,7 @@
 mod http_server;
 
 use http_server::{Served, TestServer};
-use se05::download::{download_file, DownloadOptions};
+use se05::io::download::{download_file, DownloadOptions};
 
 fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 253) as u8).collect()

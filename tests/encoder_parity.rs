@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use se05::checkpoint;
+use se05::io::checkpoint;
 use se05::models::{
     lite0_rename, lite0_weights_path, torchvision_rename, EfficientNetEncoder, Variant,
 };

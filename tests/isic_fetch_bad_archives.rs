@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use http_server::TestServer;
 use isic_archives::*;
-use se05::download::DownloadOptions;
-use se05::isic_fetch::{fetch_isic2016, ExpectedCounts, FetchOptions};
+use se05::io::download::DownloadOptions;
+use se05::io::isic_fetch::{fetch_isic2016, ExpectedCounts, FetchOptions};
 
 fn opts(train: usize, test: usize) -> FetchOptions {
     FetchOptions {

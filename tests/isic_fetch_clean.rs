@@ -10,8 +10,8 @@ use std::path::Path;
 
 use http_server::{Served, TestServer};
 use isic_archives::*;
-use se05::download::DownloadOptions;
-use se05::isic_fetch::{fetch_isic2016, isic2016_present, ExpectedCounts, FetchOptions};
+use se05::io::download::DownloadOptions;
+use se05::io::isic_fetch::{fetch_isic2016, isic2016_present, ExpectedCounts, FetchOptions};
 
 const TRAIN_IDS: [u32; 3] = [0, 1, 3];
 const TEST_IDS: [u32; 2] = [10, 14];

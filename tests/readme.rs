@@ -3,7 +3,7 @@
 fn readme_lists_the_registry() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table = se05::registry::markdown_table();
+    let table = se05::grading::registry::markdown_table();
     assert!(
         readme.contains(&table),
         "README.md's exercise table is out of date; replace it with:\n\n{table}"

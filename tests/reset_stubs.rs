@@ -3,7 +3,7 @@
 //! (`--features solutions`, where `exercises/` holds the stubs as shipped) they must
 //! equal `exercises/`. After changing a stub, refresh the copies with
 //! `cargo run --bin checker -- stubs --sync`.
-use se05::registry::EXERCISES;
+use se05::grading::registry::EXERCISES;
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

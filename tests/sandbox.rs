@@ -1,6 +1,6 @@
-//! The sandbox that runs student code (se05::sandbox), with small shell programs.
+//! The sandbox that runs student code (se05::grading::sandbox), with small shell programs.
 //! Linux only; each test takes a few seconds at most.
-use se05::sandbox::{self, Exit, LimitHit, Limits, Spec};
+use se05::grading::sandbox::{self, Exit, LimitHit, Limits, Spec};
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -278,7 +278,7 @@ fn a_libtorch_check_target_runs_under_the_default_limits() {
 
 /// A manual probe for setups a test cannot arrange (another user, namespaces refused):
 /// runs the shell script in SE05_SANDBOX_PROBE with the limits from the environment
-/// (`se05::sandbox::limits_from_env`) and prints what happened; it fails if the run
+/// (`se05::grading::sandbox::limits_from_env`) and prints what happened; it fails if the run
 /// cannot be set up or the script does not exit with SE05_SANDBOX_PROBE_EXIT (default 0).
 #[test]
 #[ignore = "manual probe: needs SE05_SANDBOX_PROBE"]

@@ -41,7 +41,7 @@ fn lite0_weights_reach_the_model_and_stay_frozen() {
         vars.keys().filter(|n| n.starts_with("encoder.")).count(),
         expected.len()
     );
-    assert_eq!(se05::summary::count_trainable(&vs), 4_258_545);
+    assert_eq!(se05::grading::summary::count_trainable(&vs), 4_258_545);
 
     let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
     let y = m.forward_t(&x, false);

@@ -55,7 +55,7 @@ pub fn of_exercise(number: u32) -> &'static [Mistake] {
 
 /// The catalogue of the exercise whose check target is `target`.
 pub fn of_target(target: &str) -> &'static [Mistake] {
-    crate::registry::by_slug(target).map_or(&[], |ex| of_exercise(ex.number))
+    crate::grading::registry::by_slug(target).map_or(&[], |ex| of_exercise(ex.number))
 }
 
 /// The mistake `id` of `list`; panics on an unknown id (a judge's own constant).
@@ -76,7 +76,7 @@ pub fn valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::EXERCISES;
+    use crate::grading::registry::EXERCISES;
 
     #[test]
     fn every_catalogue_has_distinct_valid_entries() {

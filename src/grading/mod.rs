@@ -1,4 +1,5 @@
-//! Grading: how a check target observes student code and how the judge decides.
+//! Grading: the exercise registry, how a check target observes student code and how
+//! the judge decides, the sandbox that runs it, the source policy, the progress file.
 //!
 //! A check is split in two halves that never share a process when the checker grades:
 //! - the **observer** ([`observe`]) runs inside the check target, next to the student's
@@ -17,7 +18,12 @@ pub mod exercises;
 pub mod judge;
 pub mod mistakes;
 pub mod observe;
+pub mod policy;
+pub mod progress;
+pub mod registry;
+pub mod sandbox;
 pub mod snapshots;
 mod status;
+pub mod summary;
 
 pub use status::Status;

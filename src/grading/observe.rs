@@ -139,7 +139,7 @@ fn install_panic_recorder() {
             Some(loc) => format!(
                 "{}\n  (at {}:{})",
                 payload_text(info.payload()),
-                crate::fsutil::display_source_path(loc.file()),
+                crate::io::fsutil::display_source_path(loc.file()),
                 loc.line()
             ),
             None => payload_text(info.payload()),
@@ -305,7 +305,7 @@ fn test_mode(number: u32, ctx: Ctx, observers: Vec<Observer>) -> ! {
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or_else(|| {
-            Duration::from_secs(crate::registry::get(number).map_or(60, |e| e.timeout_s))
+            Duration::from_secs(crate::grading::registry::get(number).map_or(60, |e| e.timeout_s))
         });
     eprintln!(
         "exercise {number}: seed {} (replay with {SEED_ENV}={})",

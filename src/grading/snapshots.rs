@@ -35,7 +35,7 @@ fn bless(ctx: &JudgeCtx, target: &str, name: &str, text: &str) -> anyhow::Result
         "---\nsource: checks/{target}.rs\nexpression: {name}\n---\n{}\n",
         text.trim_end()
     );
-    crate::fsutil::write_atomic(&path(ctx, target, name), body.as_bytes())
+    crate::io::fsutil::write_atomic(&path(ctx, target, name), body.as_bytes())
 }
 
 /// Path of the snapshot `name` of check target `target` as the variant of the
@@ -73,7 +73,7 @@ fn bless_variant(
 fn differs(expected: &str, actual: &str, numeric: bool) -> Option<String> {
     let actual = actual.trim_end().to_string() + "\n";
     if numeric {
-        return crate::summary::compare_numeric_text(expected, &actual, 1e-3, 1e-5).err();
+        return crate::grading::summary::compare_numeric_text(expected, &actual, 1e-3, 1e-5).err();
     }
     (expected != actual).then(String::new)
 }
@@ -197,7 +197,7 @@ fn locate(expected: &str, actual: &str, numeric: bool) -> String {
     }
     let mut same = Vec::new();
     for ((name, e), (_, a)) in exp.iter().zip(&act) {
-        if let Err(d) = crate::summary::compare_numeric_text(e, a, 1e-3, 1e-5) {
+        if let Err(d) = crate::grading::summary::compare_numeric_text(e, a, 1e-3, 1e-5) {
             let what = if e.lines().next() != a.lines().next() {
                 "the shape differs"
             } else {
@@ -232,7 +232,7 @@ fn later_sections(exp: &[(String, String)], act: &[(String, String)], first: &st
         .skip_while(|((n, _), _)| n != first)
         .skip(1)
         .map(|((n, e), (_, a))| {
-            let ok = crate::summary::compare_numeric_text(e, a, 1e-3, 1e-5).is_ok();
+            let ok = crate::grading::summary::compare_numeric_text(e, a, 1e-3, 1e-5).is_ok();
             format!(
                 "{} {}",
                 section_label(n),

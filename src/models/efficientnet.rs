@@ -109,9 +109,10 @@ impl Activation {
     }
 }
 
-/// Collects the encoder's variables with names relative to the encoder's path.
+/// Collects the encoder's variables under torchvision's names (relative to the
+/// encoder's path), in creation order, for loading and saving checkpoints.
 #[derive(Default)]
-struct Registry {
+struct TorchvisionNames {
     params: Vec<(String, Tensor)>,
     buffers: Vec<(String, Tensor)>,
 }
@@ -121,6 +122,28 @@ fn join(prefix: &[String], leaf: &str) -> String {
     s.push('.');
     s.push_str(leaf);
     s
+}
+
+/// The shape of one [`ConvBnAct`]: channels, kernel, stride, groups, activation.
+#[derive(Debug, Clone, Copy)]
+struct ConvSpec {
+    c_in: i64,
+    c_out: i64,
+    kernel: i64,
+    stride: i64,
+    groups: i64,
+    act: Activation,
+}
+
+/// The shape of one [`MBConv`] block and its stochastic-depth probability.
+#[derive(Debug, Clone, Copy)]
+struct MBConvSpec {
+    c_in: i64,
+    c_out: i64,
+    expand_ratio: i64,
+    kernel: i64,
+    stride: i64,
+    drop_prob: f64,
 }
 
 /// Conv (no bias) + BatchNorm + activation, torchvision's `Conv2dNormActivation`.
@@ -135,19 +158,21 @@ pub struct ConvBnAct {
 }
 
 impl ConvBnAct {
-    #[allow(clippy::too_many_arguments)]
     fn new(
         p: &nn::Path,
         names: &[String],
-        reg: &mut Registry,
+        reg: &mut TorchvisionNames,
         variant: Variant,
-        c_in: i64,
-        c_out: i64,
-        kernel: i64,
-        stride: i64,
-        groups: i64,
-        act: Activation,
+        spec: ConvSpec,
     ) -> Self {
+        let ConvSpec {
+            c_in,
+            c_out,
+            kernel,
+            stride,
+            groups,
+            act,
+        } = spec;
         let tf_same = variant == Variant::Lite0;
         let cfg = nn::ConvConfig {
             stride,
@@ -237,7 +262,7 @@ impl SqueezeExcitation {
     fn new(
         p: &nn::Path,
         names: &[String],
-        reg: &mut Registry,
+        reg: &mut TorchvisionNames,
         channels: i64,
         squeeze: i64,
     ) -> Self {
@@ -289,19 +314,21 @@ pub struct MBConv {
 }
 
 impl MBConv {
-    #[allow(clippy::too_many_arguments)]
     fn new(
         p: &nn::Path,
         names: &[String],
-        reg: &mut Registry,
+        reg: &mut TorchvisionNames,
         variant: Variant,
-        c_in: i64,
-        c_out: i64,
-        expand_ratio: i64,
-        kernel: i64,
-        stride: i64,
-        drop_prob: f64,
+        spec: MBConvSpec,
     ) -> Self {
+        let MBConvSpec {
+            c_in,
+            c_out,
+            expand_ratio,
+            kernel,
+            stride,
+            drop_prob,
+        } = spec;
         let p = p / "block";
         let names = [names, &["block".to_string()]].concat();
         let act = match variant {
@@ -317,11 +344,30 @@ impl MBConv {
         };
         let expand = (expand_ratio != 1).then(|| {
             let (pp, nn_) = next(&mut k);
-            ConvBnAct::new(&pp, &nn_, reg, variant, c_in, hidden, 1, 1, 1, act)
+            let spec = ConvSpec {
+                c_in,
+                c_out: hidden,
+                kernel: 1,
+                stride: 1,
+                groups: 1,
+                act,
+            };
+            ConvBnAct::new(&pp, &nn_, reg, variant, spec)
         });
         let (pp, nn_) = next(&mut k);
         let depthwise = ConvBnAct::new(
-            &pp, &nn_, reg, variant, hidden, hidden, kernel, stride, hidden, act,
+            &pp,
+            &nn_,
+            reg,
+            variant,
+            ConvSpec {
+                c_in: hidden,
+                c_out: hidden,
+                kernel,
+                stride,
+                groups: hidden,
+                act,
+            },
         );
         let se = (variant == Variant::B0).then(|| {
             let (pp, nn_) = next(&mut k);
@@ -333,12 +379,14 @@ impl MBConv {
             &nn_,
             reg,
             variant,
-            hidden,
-            c_out,
-            1,
-            1,
-            1,
-            Activation::None,
+            ConvSpec {
+                c_in: hidden,
+                c_out,
+                kernel: 1,
+                stride: 1,
+                groups: 1,
+                act: Activation::None,
+            },
         );
         MBConv {
             expand,
@@ -436,7 +484,7 @@ impl EfficientNetEncoder {
     /// torchvision does: conv weights N(0, 2/fan_out), conv biases 0, BatchNorm weight 1,
     /// bias 0, running mean 0, running variance 1.
     pub fn new(p: &nn::Path, variant: Variant) -> Self {
-        let mut reg = Registry::default();
+        let mut reg = TorchvisionNames::default();
         let f = p / "features";
         let act = match variant {
             Variant::B0 => Activation::Silu,
@@ -449,12 +497,14 @@ impl EfficientNetEncoder {
             &names(&[&"features", &0]),
             &mut reg,
             variant,
-            3,
-            STAGE_CHANNELS[0],
-            3,
-            2,
-            1,
-            act,
+            ConvSpec {
+                c_in: 3,
+                c_out: STAGE_CHANNELS[0],
+                kernel: 3,
+                stride: 2,
+                groups: 1,
+                act,
+            },
         );
         let mut stages = vec![Stage::Stem(Box::new(stem))];
         let total_blocks: usize = BLOCKS_PER_STAGE.iter().sum();
@@ -475,12 +525,14 @@ impl EfficientNetEncoder {
                     &names(&[&"features", &s, &j]),
                     &mut reg,
                     variant,
-                    c_in,
-                    STAGE_CHANNELS[s],
-                    expand,
-                    kernel,
-                    stride,
-                    drop,
+                    MBConvSpec {
+                        c_in,
+                        c_out: STAGE_CHANNELS[s],
+                        expand_ratio: expand,
+                        kernel,
+                        stride,
+                        drop_prob: drop,
+                    },
                 ));
                 block_id += 1;
             }

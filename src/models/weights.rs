@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::efficientnet::{EfficientNetEncoder, Variant, BLOCKS_PER_STAGE};
-use crate::checkpoint::{self, CheckpointError, LoadReport};
+use crate::io::checkpoint::{self, CheckpointError, LoadReport};
 
 /// Maps checkpoint names onto the encoder's names (`None` drops a tensor).
 pub type RenameFn = fn(&str) -> Option<String>;
@@ -335,7 +335,7 @@ pub fn fetch_checkpoint(
     url: &str,
     dir: &Path,
     show_progress: bool,
-) -> anyhow::Result<crate::download::DownloadOutcome> {
+) -> anyhow::Result<crate::io::download::DownloadOutcome> {
     let name = url
         .split(['?', '#'])
         .next()
@@ -348,12 +348,12 @@ pub fn fetch_checkpoint(
              verified: use torchvision's URL, or a local copy with `checker weights use FILE`"
         )
     })?;
-    let opts = crate::download::DownloadOptions {
+    let opts = crate::io::download::DownloadOptions {
         sha256_prefix: Some(prefix.to_string()),
         show_progress,
-        ..crate::download::DownloadOptions::default()
+        ..crate::io::download::DownloadOptions::default()
     };
-    crate::download::download_file(url, &dir.join(name), &opts)
+    crate::io::download::download_file(url, &dir.join(name), &opts)
 }
 
 /// Maps torchvision's `efficientnet_b0` state-dict names onto the encoder: keeps

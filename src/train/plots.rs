@@ -29,7 +29,7 @@ pub(crate) fn save_png(image: &RgbImage, path: &Path) -> anyhow::Result<()> {
     image
         .write_to(&mut bytes, image::ImageFormat::Png)
         .context("cannot encode PNG")?;
-    crate::fsutil::write_atomic(path, bytes.get_ref())
+    crate::io::fsutil::write_atomic(path, bytes.get_ref())
 }
 
 /// Train (solid) and validation (dashed-looking, lighter) loss per epoch for each model.

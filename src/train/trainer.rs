@@ -135,7 +135,7 @@ pub fn train(
     cfg: &TrainConfig,
 ) -> anyhow::Result<History> {
     let mut opt = nn::Adam::default().build(vs, cfg.learning_rate)?;
-    let trainable = crate::summary::count_trainable(vs);
+    let trainable = crate::grading::summary::count_trainable(vs);
     let mut stopper = EarlyStopping::new(cfg.patience, cfg.min_delta);
     let mut history = History {
         label: cfg.label.clone(),

@@ -5,7 +5,7 @@ use super::{rng, Real};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
 use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
-use crate::summary::thousands;
+use crate::grading::summary::thousands;
 use anyhow::ensure;
 use rand::Rng;
 use serde::{Deserialize, Serialize};

@@ -56,7 +56,7 @@ pub fn torch_seed(seed: u64, salt: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::EXERCISES;
+    use crate::grading::registry::EXERCISES;
 
     #[test]
     fn points_of_every_judge_add_up_to_the_registry() {

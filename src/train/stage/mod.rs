@@ -123,7 +123,7 @@ fn explain_panics() {
             .map(|l| {
                 format!(
                     "\n  at {}:{}",
-                    crate::fsutil::display_source_path(l.file()),
+                    crate::io::fsutil::display_source_path(l.file()),
                     l.line()
                 )
             })
@@ -138,7 +138,7 @@ fn explain_panics() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::CheckpointError;
+    use crate::io::checkpoint::CheckpointError;
     use crate::models::weights::WeightsError;
     use std::path::PathBuf;
 

@@ -158,7 +158,7 @@ pub fn run<S: StudentCode>(
         unet: ModelReport::new(unet.history, unet.test),
         unet_efficient: ModelReport::new(efficient.history, efficient.test),
     };
-    crate::fsutil::write_atomic(
+    crate::io::fsutil::write_atomic(
         &options.out.join(super::REPORT_FILE),
         &serde_json::to_vec_pretty(&report)?,
     )?;
@@ -217,9 +217,12 @@ fn train_unet<S: StudentCode>(
     let model = student.unet(&vs.root());
     let epochs = plan.schedule.unet_epochs;
     let checkpoint = options.unet_checkpoint();
-    fit(
-        student, UNET_LABEL, vs, model, epochs, checkpoint, prepared, plan,
-    )
+    let run = FitRun {
+        label: UNET_LABEL,
+        epochs,
+        checkpoint,
+    };
+    fit(student, vs, model, run, prepared, plan)
 }
 
 /// Exercise 11 with its pretrained encoder; also says where the weights came from.
@@ -240,32 +243,38 @@ fn train_efficient<S: StudentCode>(
     }
     let epochs = plan.schedule.efficient_epochs;
     let checkpoint = options.efficient_checkpoint();
-    let trained = fit(
-        student,
-        EFFICIENT_LABEL,
-        vs,
-        model,
+    let run = FitRun {
+        label: EFFICIENT_LABEL,
         epochs,
         checkpoint,
-        prepared,
-        plan,
-    )?;
+    };
+    let trained = fit(student, vs, model, run, prepared, plan)?;
     Ok((trained, weights))
 }
 
-/// Trains `model` with the student's Dice loss (Adam, early stopping, best weights
-/// kept at `checkpoint`) and evaluates it on the test split.
-#[allow(clippy::too_many_arguments)]
-fn fit<S: StudentCode, M: ModuleT>(
-    student: &S,
-    label: &str,
-    mut vs: nn::VarStore,
-    model: M,
+/// What differs between the stage's two trainings: the model's label in reports, its
+/// epoch budget and where its best weights are kept.
+struct FitRun {
+    label: &'static str,
     epochs: usize,
     checkpoint: PathBuf,
+}
+
+/// Trains `model` with the student's Dice loss (Adam, early stopping, best weights
+/// kept at the run's checkpoint) and evaluates it on the test split.
+fn fit<S: StudentCode, M: ModuleT>(
+    student: &S,
+    mut vs: nn::VarStore,
+    model: M,
+    run: FitRun,
     prepared: &Prepared,
     plan: &Plan,
 ) -> anyhow::Result<Trained<M>> {
+    let FitRun {
+        label,
+        epochs,
+        checkpoint,
+    } = run;
     let loss = |p: &Tensor, t: &Tensor| student.dice_loss(p, t);
     let cfg = TrainConfig {
         label: label.to_string(),

@@ -185,7 +185,7 @@ fn check_outputs(files: &[PathBuf], since: Option<SystemTime>) -> Result<(), Str
 
 /// Writes the verdict next to the report.
 pub fn write_verdict(verdict: &StageVerdict, out: &Path) -> anyhow::Result<()> {
-    crate::fsutil::write_atomic(
+    crate::io::fsutil::write_atomic(
         &out.join(super::VERDICT_FILE),
         &serde_json::to_vec_pretty(verdict)?,
     )
@@ -210,7 +210,7 @@ pub fn summary_lines(report: &StageReport) -> Vec<String> {
             m.iou_per_image,
             m.iou_dataset,
             model.seconds_per_epoch,
-            crate::summary::thousands(model.history.trainable_parameters)
+            crate::grading::summary::thousands(model.history.trainable_parameters)
         ));
     }
     lines.push(format!(

@@ -14,8 +14,8 @@ the university's solution notebook runs it, and nothing faster.
 It exists only to be measured. Each call runs one measurement and prints one JSON
 line (the last line of stdout); the Rust driver parses it.
 
-    python bench/pipeline.py --data DATASET_ROOT --mode loader --epochs 3
-    python bench/pipeline.py --data DATASET_ROOT --mode train --model unet --images 240
+    python benches/python/pipeline.py --data DATASET_ROOT --mode loader --epochs 3
+    python benches/python/pipeline.py --data DATASET_ROOT --mode train --model unet --images 240
 """
 
 import argparse

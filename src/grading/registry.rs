@@ -65,9 +65,15 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 8,
         hints: &[
-            "new() lists the .jpg files of image_dir sorted by name (se05::data::isic::list_images) and keeps both folders and transforms; len() is the number of images.",
-            "The mask of an image is its stem + \"_Segmentation.png\" in mask_dir: se05::data::isic::mask_path_for(image, mask_dir).",
-            "get() opens ImageFile::rgb(image) and ImageFile::gray(mask) with `?` (a missing file becomes an error naming it) and runs each through its Compose with apply_image(input, &mut sample_rng()), or through Compose::new(vec![Transform::ToTensor]) when the transform is None.",
+            "new() lists the .jpg files of image_dir sorted by name \
+                (se05::data::isic::list_images) and keeps both folders and transforms; len() \
+                is the number of images.",
+            "The mask of an image is its stem + \"_Segmentation.png\" in mask_dir: \
+                se05::data::isic::mask_path_for(image, mask_dir).",
+            "get() opens ImageFile::rgb(image) and ImageFile::gray(mask) with `?` (a \
+                missing file becomes an error naming it) and runs each through its Compose \
+                with apply_image(input, &mut sample_rng()), or through \
+                Compose::new(vec![Transform::ToTensor]) when the transform is None.",
         ],
         timeout_s: 30,
     },
@@ -79,8 +85,12 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 6,
         hints: &[
-            "Go through the data set once with DataLoader::new(dataset, 16) (no shuffle) and accumulate, per channel, the sum of the pixels, the sum of their squares and the pixel count.",
-            "Sum a [B, 3, H, W] batch over dimensions 0, 2 and 3 (sum_dim_intlist), in f64; the count grows by B·H·W per batch, so a smaller last batch is weighted correctly.",
+            "Go through the data set once with DataLoader::new(dataset, 16) (no shuffle) \
+                and accumulate, per channel, the sum of the pixels, the sum of their squares \
+                and the pixel count.",
+            "Sum a [B, 3, H, W] batch over dimensions 0, 2 and 3 (sum_dim_intlist), in \
+                f64; the count grows by B·H·W per batch, so a smaller last batch is weighted \
+                correctly.",
             "mean = sum / n; the population std is sqrt(sumsq / n − mean²).",
         ],
         timeout_s: 30,
@@ -93,9 +103,13 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 8,
         hints: &[
-            "Both pipelines are a Compose::new(vec![...]) of Transform values, in the notebook's order, ending with Transform::ToTensor.",
-            "Training: Resize 64×64, HorizontalFlip p 0.5, VerticalFlip p 0.5, Rotate limit 10 p 0.5, ColorJitter (0.2, 0.2, 0.2, 0.1, p 0.5), Normalize, ToTensor. Validation: Resize, Normalize, ToTensor; no random step.",
-            "Normalize takes Vec<f32>: convert the [f64; 3] mean and std with .iter().map(|v| *v as f32).collect().",
+            "Both pipelines are a Compose::new(vec![...]) of Transform values, in the \
+                notebook's order, ending with Transform::ToTensor.",
+            "Training: Resize 64×64, HorizontalFlip p 0.5, VerticalFlip p 0.5, Rotate \
+                limit 10 p 0.5, ColorJitter (0.2, 0.2, 0.2, 0.1, p 0.5), Normalize, ToTensor. \
+                Validation: Resize, Normalize, ToTensor; no random step.",
+            "Normalize takes Vec<f32>: convert the [f64; 3] mean and std with \
+                .iter().map(|v| *v as f32).collect().",
         ],
         timeout_s: 30,
     },
@@ -107,9 +121,15 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 8,
         hints: &[
-            "One Compose for image and mask together: Compose::apply(image, mask, &mut sample_rng()) draws each random step once for both, so they stay aligned.",
-            "Use the same sorted image list and mask naming as exercise 1; without a transform use Compose::new(vec![Transform::ToTensor]).",
-            "Binarise the mask after the transforms with mask.gt(0.5).to_kind(Kind::Float). Resize and Rotate resample masks with nearest neighbour, so a clean 0/1 mask stays 0/1, but a mask file can hold grey levels (anti-aliased edges), and a transform that interpolates the mask would bring fractions back.",
+            "One Compose for image and mask together: Compose::apply(image, mask, &mut \
+                sample_rng()) draws each random step once for both, so they stay aligned.",
+            "Use the same sorted image list and mask naming as exercise 1; without a \
+                transform use Compose::new(vec![Transform::ToTensor]).",
+            "Binarise the mask after the transforms with \
+                mask.gt(0.5).to_kind(Kind::Float). Resize and Rotate resample masks with \
+                nearest neighbour, so a clean 0/1 mask stays 0/1, but a mask file can hold \
+                grey levels (anti-aliased edges), and a transform that interpolates the mask \
+                would bring fractions back.",
         ],
         timeout_s: 30,
     },
@@ -121,9 +141,16 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 6,
         hints: &[
-            "Sizes first: n = dataset.len(), n_train = n * 8 / 10 (integer division rounds down, like int(0.8 * n) in the notebook), and the validation part gets n - n_train.",
-            "se05::data::random_split(dataset, &[n_train, n - n_train], seed) shuffles the indices with the seed and returns a Vec of two Subsets, disjoint and covering the data set; take them out with pop() (the last part comes out first) or <[Subset; 2]>::try_from(parts).",
-            "Loaders: DataLoader::new(train, 16).shuffle(seed) for training and DataLoader::new(valid, 16) for validation (no shuffle); return Ok((train_loader, valid_loader)).",
+            "Sizes first: n = dataset.len(), n_train = n * 8 / 10 (integer division rounds \
+                down, like int(0.8 * n) in the notebook), and the validation part gets n - \
+                n_train.",
+            "se05::data::random_split(dataset, &[n_train, n - n_train], seed) shuffles the \
+                indices with the seed and returns a Vec of two Subsets, disjoint and covering \
+                the data set; take them out with pop() (the last part comes out first) or \
+                <[Subset; 2]>::try_from(parts).",
+            "Loaders: DataLoader::new(train, 16).shuffle(seed) for training and \
+                DataLoader::new(valid, 16) for validation (no shuffle); return \
+                Ok((train_loader, valid_loader)).",
         ],
         timeout_s: 30,
     },
@@ -135,10 +162,16 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 10,
         hints: &[
-            "A DoubleConv is two identical rounds of convolution → batch normalisation → ReLU, kept in one sequential block named `conv`.",
-            "Create every layer under `p / \"conv\" / i`, where i is the layer's position in the block (0..=5), so parameter names read conv.0.weight, conv.1.running_mean, ... as in PyTorch.",
-            "Use se05::layers::conv2d(path, in, out, 3, 1) for a 3×3 convolution with padding 1, and se05::layers::batch_norm2d(path, out) for the batch norm; ReLU has no parameters: `.add_fn(|x| x.relu())` (positions 2 and 5).",
-            "The second convolution maps out_channels to out_channels. Batch norm must see `train` in forward_t, so use nn::seq_t() and forward_t.",
+            "A DoubleConv is two identical rounds of convolution → batch normalisation → \
+                ReLU, kept in one sequential block named `conv`.",
+            "Create every layer under `p / \"conv\" / i`, where i is the layer's position \
+                in the block (0..=5), so parameter names read conv.0.weight, \
+                conv.1.running_mean, ... as in PyTorch.",
+            "Use se05::layers::conv2d(path, in, out, 3, 1) for a 3×3 convolution with \
+                padding 1, and se05::layers::batch_norm2d(path, out) for the batch norm; ReLU \
+                has no parameters: `.add_fn(|x| x.relu())` (positions 2 and 5).",
+            "The second convolution maps out_channels to out_channels. Batch norm must see \
+                `train` in forward_t, so use nn::seq_t() and forward_t.",
         ],
         timeout_s: 30,
     },
@@ -150,8 +183,11 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[6],
         points: 8,
         hints: &[
-            "Going down halves the height and width, then extracts features: max pooling followed by your DoubleConv, in a sequential block named `maxpool_conv`.",
-            "Max pooling has no parameters, so it takes position 0 with `.add_fn(|x| x.max_pool2d_default(2))`; the DoubleConv goes at position 1, created under `p / \"maxpool_conv\" / 1`.",
+            "Going down halves the height and width, then extracts features: max pooling \
+                followed by your DoubleConv, in a sequential block named `maxpool_conv`.",
+            "Max pooling has no parameters, so it takes position 0 with `.add_fn(|x| \
+                x.max_pool2d_default(2))`; the DoubleConv goes at position 1, created under \
+                `p / \"maxpool_conv\" / 1`.",
             "An odd size rounds down: 33×33 becomes 16×16, as PyTorch's MaxPool2d(2) does.",
         ],
         timeout_s: 30,
@@ -164,10 +200,18 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[6],
         points: 12,
         hints: &[
-            "Going up doubles the height and width with a transposed convolution (`up`), glues the encoder's feature map (the skip connection) to it along the channel axis, and mixes them with a DoubleConv (`conv`).",
-            "The transposed convolution maps in_channels to in_channels / 2 with kernel 2 and stride 2: se05::layers::conv_transpose2d(p / \"up\", in, in / 2, 2, 2).",
-            "When the skip map is larger (odd sizes lose a row in max pooling), pad the upsampled map: diff_y = skip height − upsampled height; pad [diff_x / 2, diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2] with Tensor::constant_pad_nd (left, right, top, bottom).",
-            "Concatenate in the order [skip, upsampled] along dimension 1 (Tensor::cat(&[x2, &x1], 1)); the DoubleConv then maps in_channels to out_channels.",
+            "Going up doubles the height and width with a transposed convolution (`up`), \
+                glues the encoder's feature map (the skip connection) to it along the channel \
+                axis, and mixes them with a DoubleConv (`conv`).",
+            "The transposed convolution maps in_channels to in_channels / 2 with kernel 2 \
+                and stride 2: se05::layers::conv_transpose2d(p / \"up\", in, in / 2, 2, 2).",
+            "When the skip map is larger (odd sizes lose a row in max pooling), pad the \
+                upsampled map: diff_y = skip height − upsampled height; pad [diff_x / 2, \
+                diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2] with \
+                Tensor::constant_pad_nd (left, right, top, bottom).",
+            "Concatenate in the order [skip, upsampled] along dimension 1 \
+                (Tensor::cat(&[x2, &x1], 1)); the DoubleConv then maps in_channels to \
+                out_channels.",
         ],
         timeout_s: 30,
     },
@@ -179,10 +223,14 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[6, 7, 8],
         points: 15,
         hints: &[
-            "The U-Net is an encoder (inc, down1..down4) that halves the size and doubles the channels, a decoder (up1..up4) that undoes it using the encoder's maps as skips, and a 1×1 convolution `outc` followed by a sigmoid.",
-            "Channels: inc 3→64; down 64→128→256→512→1024; up 1024→512→256→128→64; outc 64→out_channels with kernel 1 and no padding.",
+            "The U-Net is an encoder (inc, down1..down4) that halves the size and doubles \
+                the channels, a decoder (up1..up4) that undoes it using the encoder's maps as \
+                skips, and a 1×1 convolution `outc` followed by a sigmoid.",
+            "Channels: inc 3→64; down 64→128→256→512→1024; up 1024→512→256→128→64; outc \
+                64→out_channels with kernel 1 and no padding.",
             "Keep every encoder output: up1 takes (x5, x4), up2 (x, x3), up3 (x, x2), up4 (x, x1).",
-            "UNet::new(p, 3, 1) has 31,043,521 parameters; if yours differs, compare your parameter table with the expected one in the check's message.",
+            "UNet::new(p, 3, 1) has 31,043,521 parameters; if yours differs, compare your \
+                parameter table with the expected one in the check's message.",
         ],
         timeout_s: 90,
     },
@@ -194,10 +242,15 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[],
         points: 10,
         hints: &[
-            "Dice measures overlap: twice the intersection over the total size of both masks. The loss is 1 − Dice, so perfect overlap gives 0.",
-            "Flatten both tensors to one dimension (`view(-1)` / `flatten(0, -1)`), convert the target to float, then intersection = sum(pred · true) and total = sum(pred) + sum(true).",
-            "Smoothing goes on both sides: dice = (2·intersection + smooth) / (total + smooth), with smooth = 1.0 by default.",
-            "Return (1 − dice) clamped to [0, 1] as a zero-dimensional tensor, keeping the graph so backward() works.",
+            "Dice measures overlap: twice the intersection over the total size of both \
+                masks. The loss is 1 − Dice, so perfect overlap gives 0.",
+            "Flatten both tensors to one dimension (`view(-1)` / `flatten(0, -1)`), \
+                convert the target to float, then intersection = sum(pred · true) and total = \
+                sum(pred) + sum(true).",
+            "Smoothing goes on both sides: dice = (2·intersection + smooth) / (total + \
+                smooth), with smooth = 1.0 by default.",
+            "Return (1 − dice) clamped to [0, 1] as a zero-dimensional tensor, keeping the \
+                graph so backward() works.",
         ],
         timeout_s: 30,
     },
@@ -209,10 +262,19 @@ pub const EXERCISES: &[Exercise] = &[
         depends_on: &[6],
         points: 20,
         hints: &[
-            "Transfer learning: the EfficientNet given to `new` is the encoder and stays frozen (weights and BatchNorm statistics); only a U-Net decoder of DoubleConv and SmartUp blocks learns on top of it.",
-            "SmartUp is Up with a transposed convolution in_channels → skip_channels, a bilinear resize (Tensor::upsample_bilinear2d(skip size, false, None, None)) instead of padding when the sizes differ, and DoubleConv(2 · skip_channels, out_channels) on [skip, upsampled].",
-            "encode groups the stages as x1 = forward_range(0..2), x2 = stage 2, x3 = stage 3, x4 = stage 4, x5 = forward_range(5..8), each fed the previous map, with train = train && update_encoder_bn_stats; `new` calls encoder.freeze().",
-            "Decoder: center DoubleConv(320, 512) on x5, then up1(·, x4) 512→80, up2(·, x3) 80→40, up3(·, x2) 40→24, up4(·, x1) 24→16, outc 1×1 16→out_channels, resize to the input size, sigmoid: 4,258,545 trainable parameters.",
+            "Transfer learning: the EfficientNet given to `new` is the encoder and stays \
+                frozen (weights and BatchNorm statistics); only a U-Net decoder of DoubleConv \
+                and SmartUp blocks learns on top of it.",
+            "SmartUp is Up with a transposed convolution in_channels → skip_channels, a \
+                bilinear resize (Tensor::upsample_bilinear2d(skip size, false, None, None)) \
+                instead of padding when the sizes differ, and DoubleConv(2 · skip_channels, \
+                out_channels) on [skip, upsampled].",
+            "encode groups the stages as x1 = forward_range(0..2), x2 = stage 2, x3 = \
+                stage 3, x4 = stage 4, x5 = forward_range(5..8), each fed the previous map, \
+                with train = train && update_encoder_bn_stats; `new` calls encoder.freeze().",
+            "Decoder: center DoubleConv(320, 512) on x5, then up1(·, x4) 512→80, up2(·, \
+                x3) 80→40, up3(·, x2) 40→24, up4(·, x1) 24→16, outc 1×1 16→out_channels, \
+                resize to the input size, sigmoid: 4,258,545 trainable parameters.",
         ],
         timeout_s: 60,
     },

@@ -9,7 +9,7 @@
 //! inline assembly, `std::process`/`Command`, `std::fs`/`File`/`OpenOptions`,
 //! `std::net`, `std::os`, changing the environment (`env::set_var`, ...), the other
 //! crates the workshop depends on (`tempfile`, `ureq`, `image`, ...), and the
-//! library's own file-writing modules (`se05::fsutil`, `se05::progress`, ...).
+//! library's parts that write files or grade (`se05::io`, `se05::grading`, `se05::train`).
 //!
 //! The scan works on tokens, as the compiler sees them: comments (line, block,
 //! nested, doc), string literals (plain, byte, C, raw with any number of `#`) and
@@ -78,12 +78,27 @@ pub const FORBIDDEN_CRATES: &[&str] = &[
     "dejavu",
     "landlock",
     "libc",
+    "viuer",
     "insta",
     "proptest",
 ];
 
-/// Modules of the workshop's library that write files or talk to the network.
-const FORBIDDEN_SE05_MODULES: &[&str] = &["fsutil", "progress", "download", "isic_fetch", "check"];
+/// Parts of the workshop's library that write files, talk to the network or run the
+/// grading, with the path a message names. Groups (`se05::grading`, `se05::io`,
+/// `se05::train`) are refused when named under `se05`; the modules inside them also
+/// wherever they start a path (`fsutil::…` after a glob or an alias).
+const FORBIDDEN_SE05_MODULES: &[(&str, &str, bool)] = &[
+    ("grading", "se05::grading", true),
+    ("io", "se05::io", true),
+    ("train", "se05::train", true),
+    ("fsutil", "se05::io::fsutil", false),
+    ("download", "se05::io::download", false),
+    ("isic_fetch", "se05::io::isic_fetch", false),
+    ("checkpoint", "se05::io::checkpoint", false),
+    ("progress", "se05::grading::progress", false),
+    ("sandbox", "se05::grading::sandbox", false),
+    ("observe", "se05::grading::observe", false),
+];
 
 /// Scans `text`, the content of the exercise file named `file_label` in messages, and
 /// returns every forbidden construct in order of position (at most one per line and
@@ -243,17 +258,11 @@ pub fn check_source(file_label: &str, text: &str) -> Vec<Violation> {
             }
         }
         // The library's own file-writing and grading modules.
-        if let Some(&module) = FORBIDDEN_SE05_MODULES.iter().find(|m| **m == name) {
-            if se05_member(&tokens, i) || (before_path_sep && module != "check") {
+        if let Some(&(_, path, group)) = FORBIDDEN_SE05_MODULES.iter().find(|m| m.0 == name) {
+            if se05_member(&tokens, i) || (before_path_sep && !group) {
                 flag(
                     i,
-                    match module {
-                        "fsutil" => "se05::fsutil",
-                        "progress" => "se05::progress",
-                        "download" => "se05::download",
-                        "isic_fetch" => "se05::isic_fetch",
-                        _ => "se05::check",
-                    },
+                    path,
                     "that part of the library writes files or runs the grading; exercises do not need it",
                 );
             }
@@ -667,16 +676,17 @@ mod tests {
             ("fn f() { let d = tempfile::tempdir(); }", 1, "tempfile"),
             ("use ureq::get;", 1, "ureq"),
             (
-                "fn f() { se05::fsutil::write_atomic(p, b); }",
+                "fn f() { se05::io::fsutil::write_atomic(p, b); }",
                 1,
-                "se05::fsutil",
+                "se05::io::fsutil",
             ),
             (
                 "use se05::{data::Dataset, progress::Progress};",
                 1,
-                "se05::progress",
+                "se05::grading::progress",
             ),
-            ("use se05::check;", 1, "se05::check"),
+            ("use se05::grading::observe;", 1, "se05::grading"),
+            ("use se05::{io, data};", 1, "se05::io"),
         ];
         for &(text, line, construct) in cases {
             let found = constructs(text);
@@ -790,9 +800,9 @@ fn process_count(path: &str, file: u32, os: u8, net: i32, fs: bool) {}
             ("fn f() { let d = ::tempfile::tempdir(); }", "tempfile"),
             (
                 "use se05 as s;\nfn f() { s::fsutil::write_atomic(a, b); }",
-                "se05::fsutil",
+                "se05::io::fsutil",
             ),
-            ("use se05::fsutil as f;", "se05::fsutil"),
+            ("use se05::io::fsutil as f;", "se05::io"),
             ("fn f() { let x = \"\\\"\"; unsafe {} }", "unsafe"),
             (
                 "fn f() { let x = r#\"\"#; std::fs::write(\"a\", x); }",

@@ -28,7 +28,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::download::{download_file, DownloadOptions, DownloadOutcome};
+use crate::io::download::{download_file, DownloadOptions, DownloadOutcome};
 
 /// The ISIC challenge's public storage for the 2016 data.
 pub const ISIC2016_BASE_URL: &str = "https://isic-challenge-data.s3.amazonaws.com/2016/";

@@ -2,7 +2,7 @@
 //!
 //! One JSON document holds the latest result of every exercise and quiz. It lives at
 //! `<crate root>/.se05/progress.json` (git-ignored) unless the environment variable
-//! `SE05_PROGRESS` names another file. Writes are atomic ([`crate::fsutil::write_atomic`]:
+//! `SE05_PROGRESS` names another file. Writes are atomic ([`crate::io::fsutil::write_atomic`]:
 //! a temporary file in the same directory, flushed, renamed over the old file), so an
 //! interrupted run never leaves a half-written progress file behind, and a reader never
 //! needs a lock. [`Progress::update`] holds an exclusive advisory lock on
@@ -10,7 +10,7 @@
 //! `quiz` and `checker` runs never lose each other's records.
 //!
 //! ```no_run
-//! use se05::progress::Progress;
+//! use se05::grading::progress::Progress;
 //! let path = Progress::default_path();
 //! Progress::update(&path, |p| p.record_quiz(2, 5, 6))?;
 //! # Ok::<(), anyhow::Error>(())
@@ -22,6 +22,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::Status;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -57,14 +58,22 @@ pub struct StageRecord {
 }
 
 /// The latest checker result of one exercise.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExerciseRecord {
-    /// The checker's status word: "passed", "failed", "compile error", ...
-    pub status: String,
+    /// The checker's verdict. Written as `compile_error`; files from earlier versions,
+    /// which wrote the label (`compile error`), are read too.
+    #[serde(deserialize_with = "status_from_label")]
+    pub status: Status,
     pub points: f64,
     pub max_points: f64,
     /// When the checker last ran this exercise (seconds since the Unix epoch).
     pub last_run_unix: u64,
+}
+
+fn status_from_label<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
+    let word = String::deserialize(d)?;
+    Status::from_label(&word)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown exercise status {word:?}")))
 }
 
 /// Results of one quiz over all attempts.
@@ -167,13 +176,13 @@ impl Progress {
         })
     }
 
-    /// Writes the progress file atomically (see [`crate::fsutil::write_atomic`]),
+    /// Writes the progress file atomically (see [`crate::io::fsutil::write_atomic`]),
     /// creating its directory when needed. This replaces the file whatever another
     /// process wrote meanwhile; to change a record, use [`Progress::update`].
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut json = serde_json::to_string_pretty(self).context("cannot serialise progress")?;
         json.push('\n');
-        crate::fsutil::write_atomic(path, json.as_bytes())
+        crate::io::fsutil::write_atomic(path, json.as_bytes())
             .with_context(|| format!("cannot save the progress file {}", path.display()))
     }
 
@@ -221,11 +230,11 @@ impl Progress {
     }
 
     /// Records the latest checker result of an exercise, replacing the previous one.
-    pub fn record_exercise(&mut self, number: u32, status: &str, points: f64, max_points: f64) {
+    pub fn record_exercise(&mut self, number: u32, status: Status, points: f64, max_points: f64) {
         self.exercises.insert(
             number,
             ExerciseRecord {
-                status: status.to_string(),
+                status,
                 points,
                 max_points,
                 last_run_unix: now_unix(),
@@ -237,6 +246,32 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_are_read_as_written_now_and_as_labels_before() {
+        let record = |word: &str| {
+            let text = format!(
+                r#"{{"status": "{word}", "points": 0.0, "max_points": 5.0, "last_run_unix": 1}}"#
+            );
+            serde_json::from_str::<ExerciseRecord>(&text).map(|r| r.status)
+        };
+        assert_eq!(record("compile_error").unwrap(), Status::CompileError);
+        assert_eq!(record("compile error").unwrap(), Status::CompileError);
+        assert_eq!(record("not implemented").unwrap(), Status::NotImplemented);
+        let err = record("excellent").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown exercise status \"excellent\""),
+            "{err}"
+        );
+        let written = serde_json::to_string(&ExerciseRecord {
+            status: Status::TimedOut,
+            points: 0.0,
+            max_points: 1.0,
+            last_run_unix: 2,
+        })
+        .unwrap();
+        assert!(written.contains(r#""status":"timed_out""#), "{written}");
+    }
 
     #[test]
     fn stage_record_round_trips_and_old_files_have_none() {
@@ -274,8 +309,8 @@ mod tests {
         p.record_quiz(1, 3, 5);
         p.record_quiz(1, 5, 5);
         p.record_quiz(1, 2, 5);
-        p.record_exercise(6, "passed", 10.0, 10.0);
-        p.record_exercise(7, "compile error", 0.0, 8.5);
+        p.record_exercise(6, Status::Passed, 10.0, 10.0);
+        p.record_exercise(7, Status::CompileError, 0.0, 8.5);
         p.save(&path).unwrap();
         let back = Progress::load(&path).unwrap();
         assert_eq!(back, p);
@@ -284,7 +319,7 @@ mod tests {
             (q.last_score, q.best_score, q.max_score, q.attempts),
             (2, 5, 5, 3)
         );
-        assert_eq!(back.exercises[&7].status, "compile error");
+        assert_eq!(back.exercises[&7].status, Status::CompileError);
         assert!(q.last_run_unix > 0);
     }
 
@@ -294,7 +329,7 @@ mod tests {
         let path = dir.path().join("progress.json");
         let mut p = Progress::default();
         for i in 0..3 {
-            p.record_exercise(i, "failed", 1.0, 2.0);
+            p.record_exercise(i, Status::Failed, 1.0, 2.0);
             p.save(&path).unwrap();
         }
         let names: Vec<String> = fs::read_dir(dir.path())
@@ -322,7 +357,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("progress.json");
         Progress::update(&path, |p| p.record_quiz(3, 4, 6)).unwrap();
-        let p = Progress::update(&path, |p| p.record_exercise(1, "passed", 5.0, 5.0)).unwrap();
+        let p =
+            Progress::update(&path, |p| p.record_exercise(1, Status::Passed, 5.0, 5.0)).unwrap();
         assert_eq!(p.quizzes[&3].best_score, 4);
         assert_eq!(Progress::load(&path).unwrap(), p);
     }
@@ -340,7 +376,7 @@ mod tests {
                 s.spawn(move || {
                     barrier.wait();
                     Progress::update(path, |p| {
-                        p.record_exercise(i, "passed", i as f64, 50.0);
+                        p.record_exercise(i, Status::Passed, i as f64, 50.0);
                         p.record_quiz(1, i % 7, 6);
                     })
                     .unwrap();

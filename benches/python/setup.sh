@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates bench/.venv: the Python side of the Rust-vs-notebook benchmark
+# Creates benches/python/.venv: the Python side of the Rust-vs-notebook benchmark
 # (benches/compare.rs). Everything comes from PyPI with pinned versions; the
 # environment is separate from the project's .venv so that the reference is measured
 # exactly as a notebook user would install it. Idempotent: re-running does nothing
@@ -21,8 +21,8 @@ PACKAGES=(
 STAMP="$VENV/.bench-setup-done"
 WANT="${PACKAGES[*]}"
 
-say() { printf '[bench/setup] %s\n' "$*"; }
-die() { printf '[bench/setup] error: %s\n' "$*" >&2; exit 1; }
+say() { printf '[benches/python/setup] %s\n' "$*"; }
+die() { printf '[benches/python/setup] error: %s\n' "$*" >&2; exit 1; }
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
   say "already set up ($WANT)"
@@ -42,7 +42,7 @@ say "installing ${PACKAGES[*]} from PyPI (several GB the first time: torch is th
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${PACKAGES[@]}" \
   || die "pip install failed; check the connection to PyPI"
 "$VENV/bin/python" -c 'import torch, torchvision, albumentations, PIL, numpy, cv2' \
-  || die "the packages were installed but do not import; delete bench/$VENV and re-run"
+  || die "the packages were installed but do not import; delete benches/python/$VENV and re-run"
 "$VENV/bin/python" -m pip freeze > "$VENV/freeze.txt"
 echo "$WANT" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
 say "done: $("$VENV/bin/python" -c 'import torch, albumentations, cv2; print("torch", torch.__version__, "albumentations", albumentations.__version__, "opencv", cv2.__version__)')"
