@@ -17,8 +17,8 @@
 use crate::runner::{self, Build, ExerciseResult, RunConfig};
 use anyhow::{bail, Context};
 use se05::grading::mistakes::{self, Mistake};
-use se05::grading::Status;
 use se05::grading::registry::{Exercise, EXERCISES};
+use se05::grading::Status;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,8 +5,8 @@
 use crate::runner::{self, ExerciseResult, RunConfig};
 use crate::ui;
 use colored::Colorize;
-use se05::grading::Status;
 use se05::grading::registry::EXERCISES;
+use se05::grading::Status;
 
 fn problems(results: &[ExerciseResult], solutions: bool) -> Vec<String> {
     let mut out = Vec::new();
