@@ -143,6 +143,44 @@ pub fn known_mistake(
     }
 }
 
+/// Where the sectioned `actual` (one section per stage of a model, in order) first
+/// differs from the snapshot `name`: "the output of up2 differs (inc, …, up1 match)"
+/// with the difference; None when every stage matches.
+pub fn first_differing_stage(
+    ctx: &JudgeCtx,
+    target: &str,
+    name: &str,
+    actual: &str,
+) -> anyhow::Result<Option<String>> {
+    let expected = read(ctx, target, name)?;
+    let actual = actual.trim_end().to_string() + "\n";
+    let (exp, act) = (sections(&expected), sections(&actual));
+    let mut same: Vec<&str> = Vec::new();
+    for (k, (stage, e)) in exp.iter().enumerate() {
+        let matched = if same.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} match)", same.join(", "))
+        };
+        let Some((got_stage, a)) = act.get(k) else {
+            return Ok(Some(format!("the stage {stage} gave no output{matched}")));
+        };
+        if got_stage != stage {
+            return Ok(Some(format!(
+                "expected the stage {stage}, got {got_stage}{matched}"
+            )));
+        }
+        if let Err(d) = crate::grading::summary::compare_numeric_text(e, a, 1e-3, 1e-5) {
+            return Ok(Some(format!(
+                "the output of {stage} differs{matched}:\n  {}",
+                d.replace('\n', "\n  ")
+            )));
+        }
+        same.push(stage);
+    }
+    Ok(None)
+}
+
 /// A text's sections: a line without spaces ("eval", "train", "up2") starts one.
 fn sections(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();

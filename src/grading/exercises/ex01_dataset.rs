@@ -269,11 +269,6 @@ fn judge_plain(items: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     for item in &items {
         let i = item.index;
         let (id, _, mask) = &decoded[i];
-        ensure!(
-            item.image.shape == [3, h, w],
-            "item {i}: image shape {:?}, expected [3, {h}, {w}]",
-            item.image.shape
-        );
         if item.mask.shape == [3, h, w] {
             bail!(
                 "item {i}: mask shape [3, {h}, {w}], expected [1, {h}, {w}]: {}",
@@ -286,6 +281,11 @@ fn judge_plain(items: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
                 named("image_opened_gray")
             );
         }
+        ensure!(
+            item.image.shape == [3, h, w],
+            "item {i}: image shape {:?}, expected [3, {h}, {w}]",
+            item.image.shape
+        );
         ensure!(
             item.mask.shape == [1, h, w],
             "item {i}: mask shape {:?}, expected [1, {h}, {w}]",

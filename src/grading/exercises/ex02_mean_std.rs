@@ -119,6 +119,13 @@ impl KnownSet {
             .collect();
         [0, 1, 2].map(|c| batches.iter().map(|b| b[c]).sum::<f64>() / batches.len() as f64)
     }
+
+    /// The mean of the last batch alone: what sums reset at every batch give.
+    pub fn last_batch_mean(&self) -> [f64; 3] {
+        let n = self.items.len();
+        let start = (n - 1) / BATCH * BATCH;
+        self.moments(start..n).0
+    }
 }
 
 impl Dataset for KnownSet {
@@ -174,6 +181,10 @@ pub const MISTAKES: &[Mistake] = &[
         fix: "Accumulate with += across the loop.",
     },
 ];
+
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![
@@ -235,6 +246,14 @@ fn judge_known(got: MeanStd, ctx: &JudgeCtx) -> anyhow::Result<()> {
                 set.items.len() % BATCH
             );
         }
+        if near(got.mean, set.last_batch_mean(), 1e-6) {
+            bail!(
+                "on {size}: mean expected {}, got {}, the mean of the last batch alone: {}",
+                fmt3(want.mean),
+                fmt3(got.mean),
+                named("last_batch_only")
+            );
+        }
         bail!(
             "on {size}: mean expected {}, got {}",
             fmt3(want.mean),
@@ -277,6 +296,14 @@ fn judge_uneven(got: MeanStd, ctx: &JudgeCtx) -> anyhow::Result<()> {
             fmt3(want),
             fmt3(got.mean),
             n % BATCH
+        );
+    }
+    if near(got.mean, set.last_batch_mean(), 1e-6) {
+        bail!(
+            "on {size}: mean expected {}, got {}, the mean of the last batch alone: {}",
+            fmt3(want),
+            fmt3(got.mean),
+            named("last_batch_only")
         );
     }
     bail!(

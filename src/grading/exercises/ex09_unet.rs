@@ -76,6 +76,20 @@ pub struct Range {
     pub max: Real,
 }
 
+/// What `matches_reference_output` observes on fixed weights and input: the model's
+/// output in both modes, and the output of each of its blocks (evaluation mode) when
+/// the struct's fields run one by one in the reference's order ([`STAGES`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Outputs {
+    pub output: String,
+    pub stages: String,
+}
+
+/// The U-Net's fields in the order the reference's forward_t runs them.
+pub const STAGES: [&str; 10] = [
+    "inc", "down1", "down2", "down3", "down4", "up1", "up2", "up3", "up4", "outc",
+];
+
 /// What one forward pass gave: the output's shape, or the error it stopped on.
 pub type Outcome = Result<Vec<i64>, String>;
 
@@ -152,14 +166,45 @@ pub fn specs() -> Vec<CheckSpec> {
              in (0, 1).",
             judge_range,
         ),
-        spec::<String>(
+        spec::<Outputs>(
             "matches_reference_output",
             4,
             "With the same weights your U-Net must compute what the reference does: check \
              the skip pairs up1(x5, x4), up2(x, x3), up3(x, x2), up4(x, x1).",
-            |text, ctx| snapshots::compare(ctx, TARGET, "output_3_1", &text, true),
+            judge_output,
         ),
     ]
+}
+
+/// The whole output against the reference's; when it differs and no catalogued
+/// mistake explains it, the first block that differs when the blocks run in the
+/// reference's order, or, when every block matches, forward_t's wiring.
+fn judge_output(got: Outputs, ctx: &JudgeCtx) -> anyhow::Result<()> {
+    let output = snapshots::compare(ctx, TARGET, "output_3_1", &got.output, true);
+    if ctx.bless {
+        snapshots::compare(ctx, TARGET, "stages_3_1", &got.stages, true)?;
+    }
+    let Err(error) = output else {
+        return Ok(());
+    };
+    let text = error.to_string();
+    if text.contains("known mistake") {
+        return Err(error);
+    }
+    let stages = match snapshots::first_differing_stage(ctx, TARGET, "stages_3_1", &got.stages)? {
+        Some(stage) => format!(
+            "Run one by one in the reference's order on the same weights, {stage}\nLook at \
+             that block (its construction in UNet::new, or its exercise)."
+        ),
+        None => format!(
+            "Run one by one in the reference's order on the same weights, every block \
+             ({}) gives the reference's output: the difference lies in forward_t, in \
+             the skip pairs up1(x5, x4), up2(x, x3), up3(x, x2), up4(x, x1), the train \
+             flag or the final sigmoid.",
+            STAGES.join(", ")
+        ),
+    };
+    anyhow::bail!("{text}\n{stages}")
 }
 
 fn judge_counts(counts: Vec<i64>, ctx: &JudgeCtx) -> anyhow::Result<()> {
