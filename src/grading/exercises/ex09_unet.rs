@@ -312,6 +312,80 @@ mod tests {
         }
     }
 
+    /// The reference's observation of `matches_reference_output`, from its snapshots.
+    fn reference_outputs(ctx: &JudgeCtx) -> Outputs {
+        Outputs {
+            output: snapshots::read(ctx, TARGET, "output_3_1").unwrap(),
+            stages: snapshots::read(ctx, TARGET, "stages_3_1").unwrap(),
+        }
+    }
+
+    /// `text` with the first `sum` line after the line `section` changed.
+    fn with_sum_changed(text: &str, section: &str) -> String {
+        let mut inside = false;
+        let mut done = false;
+        text.lines()
+            .map(|l| {
+                if l == section {
+                    inside = true;
+                }
+                if inside && !done && l.starts_with("sum ") {
+                    done = true;
+                    return "sum 9.999999e9".to_string();
+                }
+                l.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    }
+
+    #[test]
+    fn a_differing_output_names_the_first_differing_block() {
+        let ctx = JudgeCtx {
+            bless: false,
+            bless_mistake: None,
+            ..JudgeCtx::for_tests(0)
+        };
+        let reference = reference_outputs(&ctx);
+        judge_output(
+            Outputs {
+                output: reference.output.clone(),
+                stages: reference.stages.clone(),
+            },
+            &ctx,
+        )
+        .unwrap();
+        let output = with_sum_changed(&reference.output, "eval");
+        let m = judge_output(
+            Outputs {
+                output: output.clone(),
+                stages: with_sum_changed(&reference.stages, "up2"),
+            },
+            &ctx,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            m.contains("the output of up2 differs (inc, down1, down2, down3, down4, up1 match)"),
+            "{m}"
+        );
+        // Every block as the reference's: the wiring of forward_t.
+        let m = judge_output(
+            Outputs {
+                output,
+                stages: reference.stages,
+            },
+            &ctx,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            m.contains("every block") && m.contains("the difference lies in forward_t"),
+            "{m}"
+        );
+    }
+
     #[test]
     fn cat_errors_point_to_up() {
         let seed = 3;
