@@ -145,10 +145,13 @@ fn main() {
                 Ok(with_model(ref_in, ref_out, |vs, m| {
                     summary::fill_deterministic(vs, 9);
                     let eval = summary::fingerprint(&m.forward_t(&x, false));
+                    // Before the training-mode pass, which moves the batch norms'
+                    // running statistics.
+                    let stages = stages(m, &x);
                     let train = summary::fingerprint(&m.forward_t(&x, true));
                     Outputs {
                         output: format!("eval\n{eval}train\n{train}"),
-                        stages: stages(m, &x),
+                        stages,
                     }
                 }))
             }),
