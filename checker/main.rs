@@ -6,6 +6,7 @@ mod course;
 mod data_cmd;
 mod grade;
 mod hints;
+mod mistakes;
 mod release;
 mod report;
 mod reset;
@@ -76,8 +77,18 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Instructors: prove every solution passes and every untouched stub fails.
+    /// Instructors: prove every solution passes, every untouched stub fails and every
+    /// catalogued mistake is caught and named.
     Validate,
+    /// Instructors: list the catalogued mistakes, or with --bless record what each
+    /// mistake's variant gives in the reference comparisons (checks/snapshots/*@*.snap).
+    Mistakes {
+        /// Record the variants' snapshots (replaces the old ones of these exercises).
+        #[arg(long)]
+        bless: bool,
+        /// Exercises (as for `checker 6-9`; default: all).
+        exercises: Vec<String>,
+    },
     /// Instructors: grade students' forks (only their exercises/ files count) into a
     /// gradebook CSV and one JSON report per submission.
     Grade {
@@ -258,6 +269,22 @@ fn main() -> ExitCode {
             GradebookAction::Slice { roster, slice } => course::print_slice(roster, slice),
         },
         Some(Command::Validate) => validate::run(&cfg),
+        Some(Command::Mistakes { bless, exercises }) => {
+            let list = if exercises.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                exercises.clone()
+            };
+            selection::parse(&list)
+                .map_err(anyhow::Error::msg)
+                .and_then(|numbers| {
+                    if *bless {
+                        mistakes::bless(&cfg, &numbers)
+                    } else {
+                        mistakes::list(&numbers)
+                    }
+                })
+        }
         Some(Command::Grade {
             submissions,
             out,

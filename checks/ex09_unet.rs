@@ -19,13 +19,13 @@ pub use exercises::*;
 
 use ex09_unet::UNet;
 use se05::grading::exercises::ex09_unet::{
-    count_cases, shape_channels, shape_sizes, Range, REFERENCE_CHANNELS,
+    count_cases, shape_channels, shape_sizes, Outputs, Range, REFERENCE_CHANNELS, STAGES,
 };
 use se05::grading::exercises::{torch_seed, Real};
 use se05::grading::observe::{attempt, main as observe_main, observe};
 use se05::grading::summary;
 use std::sync::{Mutex, PoisonError};
-use tch::nn::{self, ModuleT};
+use tch::nn::{self, Module, ModuleT};
 use tch::{Device, Tensor};
 
 type Built = ((i64, i64), nn::VarStore, UNet);
@@ -46,6 +46,45 @@ fn with_model<T>(in_c: i64, out_c: i64, f: impl FnOnce(&nn::VarStore, &UNet) -> 
     };
     let (_, vs, m) = &models[index];
     f(vs, m)
+}
+
+/// The output of each block of `m` (evaluation mode) run one by one in the
+/// reference's order, one section per block; a block that fails ends the text with
+/// its error.
+fn stages(m: &UNet, x: &Tensor) -> String {
+    let mut text = String::new();
+    let mut outputs: Vec<Tensor> = Vec::new();
+    for (k, stage) in STAGES.iter().enumerate() {
+        let out = attempt(|| {
+            let at = |i: usize| &outputs[i];
+            match k {
+                0 => m.inc.forward_t(x, false),
+                1..=4 => {
+                    let down = [&m.down1, &m.down2, &m.down3, &m.down4][k - 1];
+                    down.forward_t(at(k - 1), false)
+                }
+                // up1(x5, x4), up2(u1, x3), up3(u2, x2), up4(u3, x1)
+                5..=8 => {
+                    let up = [&m.up1, &m.up2, &m.up3, &m.up4][k - 5];
+                    up.forward_t(at(k - 1), at(8 - k), false)
+                }
+                _ => m.outc.forward(at(8)),
+            }
+        });
+        text.push_str(stage);
+        text.push('\n');
+        match out {
+            Ok(t) => {
+                text.push_str(&summary::fingerprint(&t));
+                outputs.push(t);
+            }
+            Err(e) => {
+                text.push_str(&format!("error {e}\n"));
+                break;
+            }
+        }
+    }
+    text
 }
 
 /// Normal noise of `shape` from libtorch's generator seeded with `seed`.
@@ -106,8 +145,14 @@ fn main() {
                 Ok(with_model(ref_in, ref_out, |vs, m| {
                     summary::fill_deterministic(vs, 9);
                     let eval = summary::fingerprint(&m.forward_t(&x, false));
+                    // Before the training-mode pass, which moves the batch norms'
+                    // running statistics.
+                    let stages = stages(m, &x);
                     let train = summary::fingerprint(&m.forward_t(&x, true));
-                    format!("eval\n{eval}train\n{train}")
+                    Outputs {
+                        output: format!("eval\n{eval}train\n{train}"),
+                        stages,
+                    }
                 }))
             }),
         ]),

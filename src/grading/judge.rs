@@ -17,6 +17,10 @@ pub struct JudgeCtx {
     pub snapshot_dir: PathBuf,
     /// Instructors regenerating snapshots from the solutions (test mode only).
     pub bless: bool,
+    /// Instructors recording the snapshots of a catalogued mistake's variant (test
+    /// mode, `SE05_BLESS_MISTAKE=<id>`): comparisons write `<name>@<id>` snapshots
+    /// where the variant differs from the reference, and never fail.
+    pub bless_mistake: Option<String>,
 }
 
 impl JudgeCtx {
@@ -26,6 +30,7 @@ impl JudgeCtx {
             seed,
             snapshot_dir: default_snapshot_dir(),
             bless: false,
+            bless_mistake: None,
         }
     }
 
@@ -35,9 +40,16 @@ impl JudgeCtx {
             seed,
             snapshot_dir: default_snapshot_dir(),
             bless: std::env::var_os("SE05_BLESS").is_some(),
+            bless_mistake: std::env::var(BLESS_MISTAKE_ENV)
+                .ok()
+                .filter(|s| !s.is_empty()),
         }
     }
 }
+
+/// Environment variable naming the catalogued mistake whose variant a test-mode run
+/// records (`checker mistakes --bless` sets it).
+pub const BLESS_MISTAKE_ENV: &str = "SE05_BLESS_MISTAKE";
 
 /// `checks/snapshots` of the source tree this library was built from.
 pub fn default_snapshot_dir() -> PathBuf {
@@ -224,6 +236,7 @@ mod tests {
             seed: 1,
             snapshot_dir: PathBuf::from("/nonexistent"),
             bless: false,
+            bless_mistake: None,
         }
     }
 

@@ -16,6 +16,7 @@
 //! would have had to compute.
 pub mod exercises;
 pub mod judge;
+pub mod mistakes;
 pub mod observe;
 pub mod policy;
 pub mod progress;

@@ -356,7 +356,7 @@ pub fn total_points() -> u32 {
 /// in step with it).
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| # | Exercise | Notebook | File | Needs | Points |\n|---|---|---|---|---|---|\n",
+        "| # | Exercise | Notebook | File | Needs | Points | Known mistakes |\n|---|---|---|---|---|---|---|\n",
     );
     for e in EXERCISES {
         let needs = if e.depends_on.is_empty() {
@@ -369,7 +369,7 @@ pub fn markdown_table() -> String {
                 .join(", ")
         };
         out.push_str(&format!(
-            "| {} | {} | §{} | `{}` | {} | {} |\n",
+            "| {} | {} | §{} | `{}` | {} | {} | {} |\n",
             e.number,
             e.title,
             e.section,
@@ -378,7 +378,8 @@ pub fn markdown_table() -> String {
             match hidden_points(e.number) {
                 0 => e.points.to_string(),
                 h => format!("{} ({h} hidden)", e.points),
-            }
+            },
+            crate::grading::mistakes::of_exercise(e.number).len()
         ));
     }
     out

@@ -9,6 +9,7 @@ use crate::data::isic::{self, TRAIN_IMAGES, TRAIN_MASKS};
 use crate::data::synthetic::Split;
 use crate::data::FloatImage;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use anyhow::{bail, ensure};
 use rand::seq::index::sample;
 use rand::Rng;
@@ -85,6 +86,49 @@ pub fn transform_sizes(seed: u64) -> (usize, (usize, usize), (usize, usize)) {
 pub fn deleted_item(seed: u64) -> usize {
     let n = fixtures::tiny_config(seed, "missing_mask_is_an_error").train;
     rng(seed, "missing_mask_is_an_error/item").gen_range(0..n)
+}
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "mask_name_without_suffix",
+        title: "the mask named stem + \".png\" (without _Segmentation)",
+        fix: "A mask is named <image stem>_Segmentation.png: use se05::data::isic::mask_path_for.",
+    },
+    Mistake {
+        id: "mask_name_from_file_name",
+        title: "the mask name built from the whole file name (\".jpg\" left in)",
+        fix: "Build it from the stem (Path::file_stem), not the file name: ISIC_0000000_Segmentation.png.",
+    },
+    Mistake {
+        id: "mask_in_image_dir",
+        title: "the mask looked up in the image folder",
+        fix: "Masks live in mask_dir: join the mask's file name to mask_dir, not image_dir.",
+    },
+    Mistake {
+        id: "mask_opened_in_colour",
+        title: "the mask opened in colour (ImageFile::rgb)",
+        fix: "Open the mask with ImageFile::gray: one channel, [1, H, W].",
+    },
+    Mistake {
+        id: "image_opened_gray",
+        title: "the image opened in grayscale (ImageFile::gray)",
+        fix: "Open the image with ImageFile::rgb: three channels, [3, H, W].",
+    },
+    Mistake {
+        id: "transforms_swapped",
+        title: "image_transform applied to the mask and mask_transform to the image",
+        fix: "Run the image through image_transform and the mask through mask_transform.",
+    },
+    Mistake {
+        id: "mask_transform_ignored",
+        title: "the mask not run through mask_transform",
+        fix: "Apply mask_transform to the mask (plain ToTensor only when it is None).",
+    },
+];
+
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
 }
 
 pub fn specs() -> Vec<CheckSpec> {
@@ -185,7 +229,25 @@ fn judge_listing(got: Listing, ctx: &JudgeCtx) -> anyhow::Result<()> {
         masks.len()
     );
     for (i, (g, e)) in got.masks.iter().zip(&masks).enumerate() {
-        ensure!(g == e, "the mask of item {i} is {g}, expected {e}");
+        if g == e {
+            continue;
+        }
+        let id = &ids[i];
+        let which = if *g == format!("{TRAIN_MASKS}/{id}.png") {
+            named("mask_name_without_suffix")
+        } else if *g
+            == format!(
+                "{TRAIN_MASKS}/{}",
+                isic::mask_file_name(&format!("{id}.jpg"))
+            )
+        {
+            named("mask_name_from_file_name")
+        } else if g.starts_with(&format!("{TRAIN_IMAGES}/")) {
+            named("mask_in_image_dir")
+        } else {
+            String::new()
+        };
+        bail!("the mask of item {i} is {g}, expected {e}. {which}");
     }
     Ok(())
 }
@@ -207,17 +269,23 @@ fn judge_plain(items: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     for item in &items {
         let i = item.index;
         let (id, _, mask) = &decoded[i];
+        if item.mask.shape == [3, h, w] {
+            bail!(
+                "item {i}: mask shape [3, {h}, {w}], expected [1, {h}, {w}]: {}",
+                named("mask_opened_in_colour")
+            );
+        }
+        if item.image.shape == [1, h, w] {
+            bail!(
+                "item {i}: image shape [1, {h}, {w}], expected [3, {h}, {w}]: {}",
+                named("image_opened_gray")
+            );
+        }
         ensure!(
             item.image.shape == [3, h, w],
             "item {i}: image shape {:?}, expected [3, {h}, {w}]",
             item.image.shape
         );
-        if item.mask.shape == [3, h, w] {
-            bail!(
-                "item {i}: mask shape [3, {h}, {w}], expected [1, {h}, {w}]: the mask was \
-                 opened in colour; open it with ImageFile::gray"
-            );
-        }
         ensure!(
             item.mask.shape == [1, h, w],
             "item {i}: mask shape {:?}, expected [1, {h}, {w}]",
@@ -278,10 +346,10 @@ fn judge_transforms(got: Shapes, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let mask = vec![1, mh as i64, mw as i64];
     if got.image[1..] == mask[1..] && got.mask[1..] == image[1..] {
         bail!(
-            "the image came out {:?} and the mask {:?}: the image went through \
-             mask_transform and the mask through image_transform",
+            "the image came out {:?} and the mask {:?}: {}",
             got.image,
-            got.mask
+            got.mask,
+            named("transforms_swapped")
         );
     }
     let file = [config.height as i64, config.width as i64];
@@ -290,7 +358,16 @@ fn judge_transforms(got: Shapes, ctx: &JudgeCtx) -> anyhow::Result<()> {
         ("mask", &got.mask, &mask, "mask_transform"),
     ] {
         if g != e && g.len() == 3 && g[1..] == file {
-            bail!("with a {}×{} {field} the {what} kept the file's size {g:?}: {field} was not applied", e[1], e[2]);
+            let which = if what == "mask" {
+                named("mask_transform_ignored")
+            } else {
+                format!("{field} was not applied")
+            };
+            bail!(
+                "with a {}×{} {field} the {what} kept the file's size {g:?}: {which}",
+                e[1],
+                e[2]
+            );
         }
         ensure!(
             g == e,

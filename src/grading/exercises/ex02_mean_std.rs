@@ -8,6 +8,7 @@ use super::rng;
 use crate::data::synthetic::Split;
 use crate::data::{Dataset, Sample};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::{bail, ensure};
 use rand::Rng;
@@ -118,6 +119,13 @@ impl KnownSet {
             .collect();
         [0, 1, 2].map(|c| batches.iter().map(|b| b[c]).sum::<f64>() / batches.len() as f64)
     }
+
+    /// The mean of the last batch alone: what sums reset at every batch give.
+    pub fn last_batch_mean(&self) -> [f64; 3] {
+        let n = self.items.len();
+        let start = (n - 1) / BATCH * BATCH;
+        self.moments(start..n).0
+    }
 }
 
 impl Dataset for KnownSet {
@@ -138,6 +146,44 @@ pub fn image_set(config: &crate::data::SyntheticConfig) -> anyhow::Result<PairSe
         pairs: fixtures::decoded_split(config, Split::Train)?,
         transform: fixtures::resize64(),
     })
+}
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "batch_means_averaged",
+        title: "the average of the per-batch means",
+        fix: "Add up sums and pixel counts over all batches and divide once at the end.",
+    },
+    Mistake {
+        id: "sample_std",
+        title: "the sample std (dividing by n − 1)",
+        fix: "Use the population std: divide by n.",
+    },
+    Mistake {
+        id: "channels_counted_as_pixels",
+        title: "the channels counted as pixels",
+        fix: "Each channel has batch · height · width values: n must not include the 3 channels.",
+    },
+    Mistake {
+        id: "variance_instead_of_std",
+        title: "the variance returned as the std",
+        fix: "The std is the square root of the variance.",
+    },
+    Mistake {
+        id: "mean_not_subtracted",
+        title: "the std computed without subtracting the mean",
+        fix: "std = sqrt(Σx²/n − mean²).",
+    },
+    Mistake {
+        id: "last_batch_only",
+        title: "the sums reset at every batch (only the last batch counts)",
+        fix: "Accumulate with += across the loop.",
+    },
+];
+
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
 }
 
 pub fn specs() -> Vec<CheckSpec> {
@@ -200,6 +246,14 @@ fn judge_known(got: MeanStd, ctx: &JudgeCtx) -> anyhow::Result<()> {
                 set.items.len() % BATCH
             );
         }
+        if near(got.mean, set.last_batch_mean(), 1e-6) {
+            bail!(
+                "on {size}: mean expected {}, got {}, the mean of the last batch alone: {}",
+                fmt3(want.mean),
+                fmt3(got.mean),
+                named("last_batch_only")
+            );
+        }
         bail!(
             "on {size}: mean expected {}, got {}",
             fmt3(want.mean),
@@ -244,6 +298,14 @@ fn judge_uneven(got: MeanStd, ctx: &JudgeCtx) -> anyhow::Result<()> {
             n % BATCH
         );
     }
+    if near(got.mean, set.last_batch_mean(), 1e-6) {
+        bail!(
+            "on {size}: mean expected {}, got {}, the mean of the last batch alone: {}",
+            fmt3(want),
+            fmt3(got.mean),
+            named("last_batch_only")
+        );
+    }
     bail!(
         "on {size}: mean expected {}, got {}",
         fmt3(want),
@@ -268,24 +330,27 @@ fn judge_ranges(got: MeanStd, _ctx: &JudgeCtx) -> anyhow::Result<()> {
 }
 
 fn judge_reference(got: MeanStd, ctx: &JudgeCtx) -> anyhow::Result<()> {
-    let (mean, std) = fixtures::mean_std_of(&image_set(&fixtures::fixed_config())?)?;
-    ensure!(
-        near(got.mean, mean, 1e-4),
-        "mean expected {}, got {}",
-        fmt3(mean),
-        fmt3(got.mean)
-    );
-    ensure!(
-        near(got.std, std, 1e-4),
-        "std expected {}, got {}",
-        fmt3(std),
-        fmt3(got.std)
-    );
     let (m, s) = (got.mean, got.std);
     let text = format!(
         "mean {:.6} {:.6} {:.6}\nstd {:.6} {:.6} {:.6}\n",
         m[0], m[1], m[2], s[0], s[1], s[2]
     );
+    if ctx.bless_mistake.is_some() {
+        // Recording a mistake's variant: its observation, whatever it is.
+        return snapshots::compare(ctx, TARGET, "tiny_synthetic", &text, true);
+    }
+    let (mean, std) = fixtures::mean_std_of(&image_set(&fixtures::fixed_config())?)?;
+    if !(near(got.mean, mean, 1e-4) && near(got.std, std, 1e-4)) {
+        let known = snapshots::known_mistake(ctx, TARGET, "tiny_synthetic", &text, true)
+            .map(|why| format!("; {why}"))
+            .unwrap_or_default();
+        let (what, want, have) = if near(got.mean, mean, 1e-4) {
+            ("std", std, got.std)
+        } else {
+            ("mean", mean, got.mean)
+        };
+        bail!("{what} expected {}, got {}{known}", fmt3(want), fmt3(have));
+    }
     snapshots::compare(ctx, TARGET, "tiny_synthetic", &text, true)
 }
 

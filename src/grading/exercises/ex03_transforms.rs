@@ -11,6 +11,7 @@ use super::rng;
 use crate::data::synthetic::Split;
 use crate::data::{with_sample_seed, Compose, Input, SyntheticConfig, Transform};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::{bail, ensure};
 use rand::Rng;
@@ -191,6 +192,63 @@ pub fn normalization_data(seed: u64) -> anyhow::Result<(SyntheticConfig, [f64; 3
     Ok((config, mean, std))
 }
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "jitter_after_normalize",
+        title: "ColorJitter placed after Normalize",
+        fix: "Colour jitter works on [0, 1] colours: put every augmentation before Normalize.",
+    },
+    Mistake {
+        id: "augmentation_in_validation",
+        title: "a random augmentation in the validation pipeline",
+        fix: "Validation sees the images as they are: Resize, Normalize, ToTensor only.",
+    },
+    Mistake {
+        id: "no_resize_in_validation",
+        title: "no Resize in the validation pipeline",
+        fix: "Validation images must be 64×64 too: keep Resize, drop only the random steps.",
+    },
+    Mistake {
+        id: "no_normalize_in_validation",
+        title: "no Normalize in the validation pipeline",
+        fix: "Normalize validation images with the same mean and std as training ones.",
+    },
+    Mistake {
+        id: "mean_std_swapped",
+        title: "mean and std swapped in Normalize",
+        fix: "Normalize { mean, std }: the means first, then the stds.",
+    },
+    Mistake {
+        id: "fixed_statistics",
+        title: "Normalize with fixed numbers (such as ImageNet's) instead of the mean and std passed in",
+        fix: "Use the mean and std arguments: they are this data set's statistics (exercise 2).",
+    },
+    Mistake {
+        id: "flip_always",
+        title: "a flip with probability 1 (every image flipped)",
+        fix: "HorizontalFlip { p: 0.5 }: half of the images are flipped.",
+    },
+    Mistake {
+        id: "resize_128",
+        title: "a Resize to 128×128 instead of 64×64",
+        fix: "Transform::Resize { height: 64, width: 64 } in both pipelines.",
+    },
+];
+
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
+/// The catalogued mistake an order of steps shows, if any.
+fn order_mistake(got: &[&str]) -> Option<String> {
+    let at = |k: &str| got.iter().position(|g| *g == k);
+    match (at("Normalize"), at("ColorJitter")) {
+        (Some(n), Some(j)) if n < j => Some(named("jitter_after_normalize")),
+        _ => None,
+    }
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<Vec<Step>>(
@@ -249,12 +307,14 @@ fn check_kinds(name: &str, got: &[&str], expected: &[&str]) -> anyhow::Result<()
     let (mut a, mut b) = (got.to_vec(), expected.to_vec());
     a.sort_unstable();
     b.sort_unstable();
+    let which = order_mistake(got).map_or(String::new(), |m| format!(": {m}"));
     if a == b {
         bail!(
-            "the {name} pipeline has the right steps in the order {got:?}, expected {expected:?}"
+            "the {name} pipeline has the right steps in the order {got:?}, expected \
+             {expected:?}{which}"
         );
     }
-    bail!("the {name} pipeline has the steps {got:?}, expected {expected:?}")
+    bail!("the {name} pipeline has the steps {got:?}, expected {expected:?}{which}")
 }
 
 fn judge_train(steps: Vec<Step>, ctx: &JudgeCtx) -> anyhow::Result<()> {
@@ -263,7 +323,32 @@ fn judge_train(steps: Vec<Step>, ctx: &JudgeCtx) -> anyhow::Result<()> {
 }
 
 fn judge_valid(steps: Vec<Step>, ctx: &JudgeCtx) -> anyhow::Result<()> {
-    check_kinds("validation", &kinds(&steps), &VALID_KINDS)?;
+    let random: Vec<&str> = steps
+        .iter()
+        .map(Transform::from)
+        .filter(|t| t.is_random())
+        .map(|t| t.kind())
+        .collect();
+    if !random.is_empty() {
+        bail!(
+            "the validation pipeline holds the random steps {random:?}: {}",
+            named("augmentation_in_validation")
+        );
+    }
+    let got = kinds(&steps);
+    if !got.contains(&"Resize") {
+        bail!(
+            "the validation pipeline has the steps {got:?}, expected {VALID_KINDS:?}: {}",
+            named("no_resize_in_validation")
+        );
+    }
+    if !got.contains(&"Normalize") {
+        bail!(
+            "the validation pipeline has the steps {got:?}, expected {VALID_KINDS:?}: {}",
+            named("no_normalize_in_validation")
+        );
+    }
+    check_kinds("validation", &got, &VALID_KINDS)?;
     ensure!(
         steps.iter().all(|s| !Transform::from(s).is_random()),
         "the validation pipeline must not hold a random step"
@@ -351,14 +436,18 @@ fn judge_normalized(steps: Vec<Step>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         })
         .collect();
     match normalizes.as_slice() {
-        [] => bail!("the validation pipeline has no Normalize step (called with {given})"),
+        [] => bail!(
+            "the validation pipeline has no Normalize step (called with {given}): {}",
+            named("no_normalize_in_validation")
+        ),
         [(m, s)] if close(m, f32s(std)) && close(s, f32s(mean)) => bail!(
-            "Normalize got mean {m:?} and std {s:?}, called with {given}: mean and std \
-             are swapped"
+            "Normalize got mean {m:?} and std {s:?}, called with {given}: {}",
+            named("mean_std_swapped")
         ),
         [(m, s)] if !close(m, f32s(mean)) || !close(s, f32s(std)) => bail!(
             "Normalize got mean {m:?} and std {s:?}, but valid_transforms was called with \
-             {given}: use the values passed in"
+             {given}: {}",
+            named("fixed_statistics")
         ),
         _ => {}
     }

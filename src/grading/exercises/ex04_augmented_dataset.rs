@@ -11,6 +11,7 @@ use super::rng;
 use crate::data::synthetic::Split;
 use crate::data::{with_sample_seed, Compose, FloatImage, GrayImage, Input, RgbImage, Transform};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use anyhow::{bail, ensure};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -165,6 +166,49 @@ fn binarised(m: &Tensor) -> Tensor {
     m.gt(0.5).to_kind(Kind::Float)
 }
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "mask_not_binarised",
+        title: "the mask not binarised after the transforms",
+        fix: "End get with mask.gt(0.5).to_kind(Kind::Float): grey edge values become 0 or 1.",
+    },
+    Mistake {
+        id: "binarised_above_zero",
+        title: "the mask binarised at 0 instead of 0.5",
+        fix: "mask.gt(0.5): a pixel is lesion when it is more than half covered.",
+    },
+    Mistake {
+        id: "threshold_for_255",
+        title: "a threshold for 0–255 values on a mask that holds 0–1",
+        fix: "ToTensor already scales the mask to [0, 1]: threshold at 0.5, not 127.",
+    },
+    Mistake {
+        id: "bool_mask",
+        title: "the binarised mask left as a bool tensor",
+        fix: "Convert the comparison's result: mask.gt(0.5).to_kind(Kind::Float).",
+    },
+    Mistake {
+        id: "separate_draws",
+        title: "image and mask transformed with separate random draws",
+        fix: "One Compose::apply(image, mask, &mut sample_rng()) call: one draw for both.",
+    },
+    Mistake {
+        id: "mask_not_transformed",
+        title: "the mask not passed through the pipeline",
+        fix: "Give the mask to the same Compose::apply call as the image.",
+    },
+    Mistake {
+        id: "own_seed",
+        title: "a random draw other than the loader's (a seed of your own)",
+        fix: "Pass sample_rng() to Compose::apply as it is: the loader seeds it per epoch and item; a seed of your own repeats the same augmentation every epoch.",
+    },
+];
+
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<Plain>(
@@ -203,9 +247,15 @@ pub fn specs() -> Vec<CheckSpec> {
 fn mask_values(what: &str, mask: &Summary) -> anyhow::Result<()> {
     if mask.has_grey() {
         bail!(
-            "{what}: mask values other than 0 and 1 after your dataset ({}): binarise the \
-             mask with mask.gt(0.5).to_kind(Kind::Float) after the transforms",
-            show_values(mask)
+            "{what}: mask values other than 0 and 1 after your dataset ({}): {}",
+            show_values(mask),
+            named("mask_not_binarised")
+        );
+    }
+    if mask.kind == "Bool" {
+        bail!(
+            "{what}: mask kind Bool, expected Float: {}",
+            named("bool_mask")
         );
     }
     ensure!(
@@ -274,6 +324,15 @@ fn judge_binary(got: Vec<GreyMask>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         let what = format!("{} with {name}", pair.id);
         let (_, m) = reference(pipeline.as_ref().unwrap_or(&plain), &image, &mask, *seed)?;
         let want = Summary::of(&binarised(&m));
+        let file = vec![1, mask.height() as i64, mask.width() as i64];
+        if obs.mask.shape != want.shape && obs.mask.shape == file {
+            bail!(
+                "{what}: mask shape {:?} (the file's), expected {:?}: {}",
+                obs.mask.shape,
+                want.shape,
+                named("mask_not_transformed")
+            );
+        }
         ensure!(
             obs.mask.shape == want.shape,
             "{what}: mask shape {:?}, expected {:?}",
@@ -287,7 +346,15 @@ fn judge_binary(got: Vec<GreyMask>, ctx: &JudgeCtx) -> anyhow::Result<()> {
             if ones == above_zero {
                 bail!(
                     "{what}: {ones} mask pixels are 1, expected {want_ones}: {ones} is the \
-                     number of pixels above 0; binarise at 0.5 (mask.gt(0.5))"
+                     number of pixels above 0; {}",
+                    named("binarised_above_zero")
+                );
+            }
+            if ones == 0.0 {
+                bail!(
+                    "{what}: no mask pixel is 1, expected {want_ones} (the pixels above \
+                     0.5): {}",
+                    named("threshold_for_255")
                 );
             }
             bail!("{what}: {ones} mask pixels are 1, expected {want_ones} (the pixels above 0.5)");
@@ -327,9 +394,12 @@ fn judge_flips(got: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         got.len()
     );
     let decoded = fixtures::decoded_split(&config, Split::Train)?;
+    // Every flip each item's image and mask match, and those the pipeline draws: a
+    // mask (or image) symmetric under a flip matches more than one, and any flip
+    // image and mask share with the pipeline's draw is right.
+    let mut seen = Vec::new();
     for (item, (i, seed)) in got.iter().zip(&seeds) {
-        let (id, image, mask) = &decoded[*i];
-        let what = format!("item {i} (sample seed {seed})");
+        let (_, image, mask) = &decoded[*i];
         ensure!(
             item.index == *i && item.seed == *seed,
             "expected item {i} with sample seed {seed}, got item {} with {}",
@@ -339,9 +409,6 @@ fn judge_flips(got: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         let x0 = FloatImage::from_rgb(image).to_tensor();
         let m0 = binarised(&FloatImage::from_gray(mask).to_tensor());
         let (x, _) = reference(&flips(), image, mask, *seed)?;
-        // Every flip each tensor matches: a mask (or image) symmetric under a flip
-        // matches more than one, and any flip they share with the pipeline's draw is
-        // right.
         let matching = |summary: &Summary, base: &Tensor, tol: f64| -> Vec<usize> {
             (0..4)
                 .filter(|k| summary.close_to(&Summary::of(&flipped(base, *k)), tol))
@@ -350,30 +417,48 @@ fn judge_flips(got: Vec<Item>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         let expected = matching(&Summary::of(&x), &x0, 1e-9);
         let img = matching(&item.image, &x0, 1e-5);
         let msk = matching(&item.mask, &m0, 1e-9);
-        let both: Vec<usize> = img.iter().copied().filter(|k| msk.contains(k)).collect();
-        if both.iter().any(|k| expected.contains(k)) {
+        seen.push((img, msk, expected));
+    }
+    let shared = |img: &[usize], msk: &[usize]| -> Vec<usize> {
+        img.iter().copied().filter(|k| msk.contains(k)).collect()
+    };
+    // A mask flipped, but otherwise than its image, went through a draw of its own.
+    let own_draw = seen.iter().any(|(img, msk, _)| {
+        !img.is_empty() && !msk.is_empty() && shared(img, msk).is_empty() && !msk.contains(&0)
+    });
+    for (k, (i, seed)) in seeds.iter().enumerate() {
+        let (id, _, _) = &decoded[*i];
+        let what = format!("item {i} (sample seed {seed})");
+        let (img, msk, expected) = &seen[k];
+        let both = shared(img, msk);
+        if both.iter().any(|f| expected.contains(f)) {
             continue;
         }
         if img.is_empty() {
             bail!("{what}: the image is not {id} with or without flips");
         }
         if msk.is_empty() {
-            mask_values(&what, &item.mask)?;
+            mask_values(&what, &got[k].mask)?;
             bail!("{what}: the mask is not the mask of {id} with or without flips");
         }
         if both.is_empty() {
             bail!(
-                "{what}: the image is {} but its mask is {}: draw once for both with one \
-                 Compose::apply call",
+                "{what}: the image is {} but its mask is {}: {}",
                 FLIPS[img[0]],
-                FLIPS[msk[0]]
+                FLIPS[msk[0]],
+                if own_draw {
+                    named("separate_draws")
+                } else {
+                    "draw once for both with one Compose::apply call".to_string()
+                }
             );
         }
         bail!(
             "{what}: image and mask are {}, but the pipeline's draw from sample_rng() \
-             gives {}: pass sample_rng() to Compose::apply",
+             gives {}: {}",
             FLIPS[both[0]],
-            FLIPS[expected.first().copied().unwrap_or(0)]
+            FLIPS[expected.first().copied().unwrap_or(0)],
+            named("own_seed")
         );
     }
     Ok(())

@@ -6,6 +6,7 @@
 use super::rng;
 use crate::data::{Dataset, Sample};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use anyhow::{bail, ensure};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,49 @@ pub fn loader_size(seed: u64) -> usize {
     rng(seed, "loader_settings").gen_range(40..=200)
 }
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "ratio_reversed",
+        title: "the 80/20 split reversed (20 % for training)",
+        fix: "n_train = n * 8 / 10 is the first length given to random_split; validation takes the rest.",
+    },
+    Mistake {
+        id: "first_80_percent",
+        title: "the first 80 % taken in order instead of a random split",
+        fix: "The files are sorted by name: split with random_split(dataset, &[n_train, n - n_train], seed).",
+    },
+    Mistake {
+        id: "fixed_seed",
+        title: "a fixed seed instead of the seed passed in",
+        fix: "Give random_split the `seed` argument, so the caller chooses the split.",
+    },
+    Mistake {
+        id: "overlapping_parts",
+        title: "training and validation parts that share items",
+        fix: "Take both parts from one random_split call: its parts never overlap.",
+    },
+    Mistake {
+        id: "validation_shuffled",
+        title: "a shuffled validation loader",
+        fix: "DataLoader::new(valid, 16) without .shuffle: validation goes through the items in order.",
+    },
+    Mistake {
+        id: "training_not_shuffled",
+        title: "a training loader that does not shuffle",
+        fix: "DataLoader::new(train, 16).shuffle(seed): a new order every epoch.",
+    },
+    Mistake {
+        id: "batch_size_not_16",
+        title: "a batch size other than 16",
+        fix: "Both loaders use batches of 16 (the notebook's BATCH_SIZE).",
+    },
+];
+
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<Vec<(usize, usize)>>(
@@ -139,6 +183,12 @@ fn judge_sizes(got: Vec<(usize, usize)>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     for ((n, _), (a, b)) in cases.iter().zip(got) {
         ensure!(a + b == *n, "{n} items split into {a} + {b}");
         let target = *n as f64 * 0.8;
+        if (a as f64 - *n as f64 * 0.2).abs() <= 1.0 && (a as f64 - target).abs() > 1.0 {
+            bail!(
+                "{n} items: {a} for training, expected 80 % ≈ {target:.1} (±1): {}",
+                named("ratio_reversed")
+            );
+        }
         ensure!(
             (a as f64 - target).abs() <= 1.0,
             "{n} items: {a} for training, expected 80 % ≈ {target:.1} (±1)"
@@ -174,7 +224,8 @@ fn judge_disjoint(got: Vec<Split>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         let both = sa.intersection(&sb).count();
         ensure!(
             both == 0,
-            "{n} items (seed {seed}): {both} items are in both parts"
+            "{n} items (seed {seed}): {both} items are in both parts: {}",
+            named("overlapping_parts")
         );
         let covered = sa.len() + sb.len();
         ensure!(
@@ -199,13 +250,14 @@ fn judge_random(got: Vec<Split>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let tail: Vec<usize> = ((n - got[0].valid.len())..n).collect();
     ensure!(
         got[0].valid != tail,
-        "with seed {a} the validation part is the last {} items in order: shuffle with \
-         random_split",
-        tail.len()
+        "with seed {a} the validation part is the last {} items in order: {}",
+        tail.len(),
+        named("first_80_percent")
     );
     ensure!(
         got[0].valid != got[2].valid,
-        "seeds {a} and {b} gave the same validation part: the split must depend on the seed"
+        "seeds {a} and {b} gave the same validation part: {}",
+        named("fixed_seed")
     );
     Ok(())
 }
@@ -215,14 +267,20 @@ fn judge_loaders(got: Loaders, ctx: &JudgeCtx) -> anyhow::Result<()> {
     ensure!(got.n == n, "expected loaders over {n} items, got {}", got.n);
     ensure!(
         got.train_batch_size == BATCH && got.valid_batch_size == BATCH,
-        "batch sizes {} and {}, expected {BATCH} and {BATCH}",
+        "batch sizes {} and {}, expected {BATCH} and {BATCH}: {}",
         got.train_batch_size,
-        got.valid_batch_size
+        got.valid_batch_size,
+        named("batch_size_not_16")
     );
-    ensure!(got.train_shuffled, "the training loader must shuffle");
+    ensure!(
+        got.train_shuffled,
+        "the training loader does not shuffle: {}",
+        named("training_not_shuffled")
+    );
     ensure!(
         !got.valid_shuffled,
-        "the validation loader must not shuffle"
+        "the validation loader shuffles: {}",
+        named("validation_shuffled")
     );
     let (a, b) = (got.train_items, got.valid_items);
     ensure!(a + b == n, "{n} items split into {a} + {b}");

@@ -1,6 +1,7 @@
 //! Exercise 6, DoubleConv: conv → batch norm → ReLU, twice.
 use super::rng;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::ensure;
 use rand::Rng;
@@ -78,6 +79,45 @@ pub struct InitStat {
     pub min: f64,
     pub max: f64,
 }
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "relu_before_norm",
+        title: "each ReLU before its batch norm",
+        fix: "The order is conv → batch norm → ReLU, twice.",
+    },
+    Mistake {
+        id: "no_first_relu",
+        title: "no ReLU after the first batch norm",
+        fix: "Add .add_fn(|x| x.relu()) between the first batch norm and the second convolution.",
+    },
+    Mistake {
+        id: "no_last_relu",
+        title: "no ReLU at the end",
+        fix: "The block ends with a ReLU after the second batch norm.",
+    },
+    Mistake {
+        id: "no_batch_norm",
+        title: "no batch norm",
+        fix: "Put a se05::layers::batch_norm2d after each convolution (positions 1 and 4).",
+    },
+    Mistake {
+        id: "no_padding",
+        title: "convolutions without padding",
+        fix: "Use padding 1 in both 3×3 convolutions so height and width stay the same.",
+    },
+    Mistake {
+        id: "train_flag_ignored",
+        title: "`train` not passed on (always evaluation mode)",
+        fix: "Call self.conv.forward_t(xs, train), not forward_t(xs, false).",
+    },
+    Mistake {
+        id: "always_training_mode",
+        title: "`train` not passed on (always training mode)",
+        fix: "Call self.conv.forward_t(xs, train), not forward_t(xs, true).",
+    },
+];
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![

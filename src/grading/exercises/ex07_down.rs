@@ -1,6 +1,7 @@
 //! Exercise 7, Down: max pooling 2×2, then a DoubleConv.
 use super::rng;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::ensure;
 use rand::Rng;
@@ -63,6 +64,50 @@ pub struct Shapes {
     pub train: Vec<i64>,
 }
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "average_pooling",
+        title: "average pooling instead of max pooling",
+        fix: "Pool with x.max_pool2d_default(2).",
+    },
+    Mistake {
+        id: "pool_after_conv",
+        title: "the pooling after the DoubleConv",
+        fix: "Pool first, then apply the DoubleConv to the pooled map.",
+    },
+    Mistake {
+        id: "no_pooling",
+        title: "no pooling",
+        fix: "Add the 2×2 max pooling before the DoubleConv: it halves height and width.",
+    },
+    Mistake {
+        id: "pool_stride_one",
+        title: "pooling with stride 1",
+        fix: "A 2×2 window with stride 2 halves the size: max_pool2d_default(2).",
+    },
+    Mistake {
+        id: "pool_ceil_mode",
+        title: "pooling that rounds odd sizes up (ceil_mode)",
+        fix: "Max pooling drops the odd last row or column: ceil_mode = false, as max_pool2d_default does.",
+    },
+    Mistake {
+        id: "train_flag_ignored",
+        title: "`train` not passed on (always evaluation mode)",
+        fix: "Call self.maxpool_conv.forward_t(xs, train).",
+    },
+    Mistake {
+        id: "doubleconv_at_position_0",
+        title: "the DoubleConv created at position 0",
+        fix: "Create the DoubleConv under p / \"maxpool_conv\" / 1: the pooling is position 0.",
+    },
+];
+
+/// The sentence naming catalogued mistake `id` (established by the caller).
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<String>(
@@ -121,7 +166,7 @@ fn shape_problem(case: &Case, got: &[i64]) -> Option<String> {
         let why = if out == input {
             "not halved".to_string()
         } else if input % 2 == 1 && out == input / 2 + 1 {
-            "rounded up: max pooling drops the odd last row or column".to_string()
+            format!("rounded up; {}", named("pool_ceil_mode"))
         } else {
             format!("expected {}", input / 2)
         };

@@ -8,6 +8,7 @@
 //! have been.
 use super::rng;
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use anyhow::ensure;
 use rand::Rng;
@@ -140,6 +141,50 @@ pub fn odd_cases(seed: u64) -> Vec<Case> {
 /// What one call of Up gave: its output's shape, or the error it stopped on.
 pub type Outcome = Result<Vec<i64>, String>;
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "cat_order_swapped",
+        title: "the concatenation in the order [upsampled, skip]",
+        fix: "Concatenate the skip connection first: Tensor::cat(&[x2, &x1], 1).",
+    },
+    Mistake {
+        id: "pad_axes_swapped",
+        title: "the pad amounts of the height and the width swapped",
+        fix: "constant_pad_nd takes the last axis (width, x) first: [diff_x / 2, diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2].",
+    },
+    Mistake {
+        id: "pad_split_reversed",
+        title: "the odd extra row and column padded first (top, left)",
+        fix: "The larger half goes after: [diff_x / 2, diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2].",
+    },
+    Mistake {
+        id: "no_padding",
+        title: "the upsampled map not padded to the skip's size",
+        fix: "Pad x1 by diff_y rows and diff_x columns (constant_pad_nd) before the concatenation.",
+    },
+    Mistake {
+        id: "up_keeps_channels",
+        title: "a transposed convolution that keeps in_channels",
+        fix: "`up` maps in_channels to in_channels / 2, so the concatenation has in_channels channels.",
+    },
+    Mistake {
+        id: "train_flag_ignored",
+        title: "`train` not passed on to the DoubleConv",
+        fix: "Call self.conv.forward_t(&x, train).",
+    },
+    Mistake {
+        id: "pad_the_skip",
+        title: "the skip cropped instead of the upsampled map padded",
+        fix: "Keep the skip as it is and pad the upsampled map to its size.",
+    },
+];
+
+/// The sentence naming catalogued mistake `id` (established by the caller).
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<String>(
@@ -271,7 +316,10 @@ pub fn explain_cat_error(c: &Case, error: &str) -> Option<String> {
         axis.diff - axis.diff / 2
     );
     if padded == 0 {
-        text.push_str("; it got no padding");
+        text.push_str(&format!(
+            "; it got no padding ({})",
+            crate::grading::mistakes::get(MISTAKES, "no_padding").title
+        ));
     } else {
         text.push_str(&format!("; it got {padded}"));
         if padded == axis.other_diff && axis.other_diff != axis.diff {
@@ -365,12 +413,10 @@ fn judge_shapes(cases: &[Case], outcomes: Vec<Outcome>) -> anyhow::Result<()> {
             })
             .collect();
         anyhow::bail!(
-            "the pad amounts of the height and the width are swapped: {}. Every case \
-             failed in `cat` exactly as padding the height by diff_x and the width by \
-             diff_y does. constant_pad_nd pads the last axis first: [diff_x / 2, \
-             diff_x − diff_x / 2, diff_y / 2, diff_y − diff_y / 2] is [left, right, top, \
-             bottom]",
-            examples.join("; ")
+            "every case failed in `cat` exactly as padding the height by diff_x and the \
+             width by diff_y does: {}. {}",
+            examples.join("; "),
+            named("pad_axes_swapped")
         );
     }
     for (c, outcome) in cases.iter().zip(&outcomes) {
@@ -399,6 +445,10 @@ fn judge_reference(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn get_title(id: &str) -> &'static str {
+        crate::grading::mistakes::get(MISTAKES, id).title
+    }
 
     fn cat_error(expected: i64, got: i64) -> String {
         format!(
@@ -475,14 +525,14 @@ mod tests {
             .map(|c| Err(cat_error(c.skip_shape()[2], 2 * c.height + c.diff_x)))
             .collect();
         let m = judge_shapes(&cases, swapped).unwrap_err().to_string();
-        assert!(m.starts_with("the pad amounts of the height and the width are swapped"));
+        assert!(m.contains(get_title("pad_axes_swapped")), "{m}");
         let unpadded: Vec<Outcome> = cases
             .iter()
             .map(|c| Err(cat_error(c.skip_shape()[2], 2 * c.height)))
             .collect();
         let m = judge_shapes(&cases, unpadded).unwrap_err().to_string();
         assert!(m.contains("the height was not padded"), "{m}");
-        assert!(!m.contains("swapped"), "{m}");
+        assert!(!m.contains(get_title("pad_axes_swapped")), "{m}");
         let right: Vec<Outcome> = cases.iter().map(|c| Ok(c.expected_shape())).collect();
         assert!(judge_shapes(&cases, right).is_ok());
     }

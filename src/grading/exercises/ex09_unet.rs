@@ -3,6 +3,7 @@ use super::ex06_double_conv::expected_trainable as double_conv;
 use super::ex08_up::CAT_MISMATCH;
 use super::{rng, Real};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use crate::grading::summary::thousands;
 use anyhow::ensure;
@@ -75,8 +76,66 @@ pub struct Range {
     pub max: Real,
 }
 
+/// What `matches_reference_output` observes on fixed weights and input: the model's
+/// output in both modes, and the output of each of its blocks (evaluation mode) when
+/// the struct's fields run one by one in the reference's order ([`STAGES`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Outputs {
+    pub output: String,
+    pub stages: String,
+}
+
+/// The U-Net's fields in the order the reference's forward_t runs them.
+pub const STAGES: [&str; 10] = [
+    "inc", "down1", "down2", "down3", "down4", "up1", "up2", "up3", "up4", "outc",
+];
+
 /// What one forward pass gave: the output's shape, or the error it stopped on.
 pub type Outcome = Result<Vec<i64>, String>;
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "no_sigmoid",
+        title: "no sigmoid at the end",
+        fix: "Finish forward_t with self.outc.forward(&x).sigmoid().",
+    },
+    Mistake {
+        id: "relu_instead_of_sigmoid",
+        title: "a ReLU instead of the sigmoid at the end",
+        fix: "The output must be a probability: use .sigmoid(), not .relu().",
+    },
+    Mistake {
+        id: "softmax_instead_of_sigmoid",
+        title: "a softmax over the channels instead of the sigmoid",
+        fix: "With one output channel a softmax is always 1: use .sigmoid().",
+    },
+    Mistake {
+        id: "channels_hard_coded",
+        title: "inc and outc built for 3 and 1 channels whatever is asked",
+        fix: "Build inc from in_channels and outc from out_channels.",
+    },
+    Mistake {
+        id: "outc_kernel_3",
+        title: "outc with a 3×3 kernel",
+        fix: "outc is a 1×1 convolution: layers::conv2d(p / \"outc\", 64, out_channels, 1, 0).",
+    },
+    Mistake {
+        id: "train_flag_ignored",
+        title: "`train` not passed on to the blocks (always evaluation mode)",
+        fix: "Pass `train` to every block's forward_t.",
+    },
+    Mistake {
+        id: "always_training_mode",
+        title: "`train` not passed on to the blocks (always training mode)",
+        fix: "Pass `train`, not true, to every block's forward_t.",
+    },
+];
+
+/// The sentence naming catalogued mistake `id` (established by the caller).
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
 
 pub fn specs() -> Vec<CheckSpec> {
     vec![
@@ -107,14 +166,45 @@ pub fn specs() -> Vec<CheckSpec> {
              in (0, 1).",
             judge_range,
         ),
-        spec::<String>(
+        spec::<Outputs>(
             "matches_reference_output",
             4,
             "With the same weights your U-Net must compute what the reference does: check \
              the skip pairs up1(x5, x4), up2(x, x3), up3(x, x2), up4(x, x1).",
-            |text, ctx| snapshots::compare(ctx, TARGET, "output_3_1", &text, true),
+            judge_output,
         ),
     ]
+}
+
+/// The whole output against the reference's; when it differs and no catalogued
+/// mistake explains it, the first block that differs when the blocks run in the
+/// reference's order, or, when every block matches, forward_t's wiring.
+fn judge_output(got: Outputs, ctx: &JudgeCtx) -> anyhow::Result<()> {
+    let output = snapshots::compare(ctx, TARGET, "output_3_1", &got.output, true);
+    if ctx.bless {
+        snapshots::compare(ctx, TARGET, "stages_3_1", &got.stages, true)?;
+    }
+    let Err(error) = output else {
+        return Ok(());
+    };
+    let text = error.to_string();
+    if text.contains("known mistake") {
+        return Err(error);
+    }
+    let stages = match snapshots::first_differing_stage(ctx, TARGET, "stages_3_1", &got.stages)? {
+        Some(stage) => format!(
+            "Run one by one in the reference's order on the same weights, {stage}\nLook at \
+             that block (its construction in UNet::new, or its exercise)."
+        ),
+        None => format!(
+            "Run one by one in the reference's order on the same weights, every block \
+             ({}) gives the reference's output: the difference lies in forward_t, in \
+             the skip pairs up1(x5, x4), up2(x, x3), up3(x, x2), up4(x, x1), the train \
+             flag or the final sigmoid.",
+            STAGES.join(", ")
+        ),
+    };
+    anyhow::bail!("{text}\n{stages}")
 }
 
 fn judge_counts(counts: Vec<i64>, ctx: &JudgeCtx) -> anyhow::Result<()> {
@@ -139,8 +229,8 @@ fn judge_counts(counts: Vec<i64>, ctx: &JudgeCtx) -> anyhow::Result<()> {
         for (a, b) in [(3, o), (i, 1), (3, 1)] {
             if (a, b) != (i, o) && got == expected_trainable(a, b) {
                 text.push_str(&format!(
-                    ", the count of UNet({a}, {b}): build inc from in_channels and outc \
-                     from out_channels"
+                    ", the count of UNet({a}, {b}); {}",
+                    named("channels_hard_coded")
                 ));
                 break;
             }
@@ -220,6 +310,80 @@ mod tests {
             assert!(sizes[1].0 % 16 != 0 && sizes[1].1 % 16 != 0);
             assert!(sizes[1].0 % 2 == 1 || sizes[1].1 % 2 == 1);
         }
+    }
+
+    /// The reference's observation of `matches_reference_output`, from its snapshots.
+    fn reference_outputs(ctx: &JudgeCtx) -> Outputs {
+        Outputs {
+            output: snapshots::read(ctx, TARGET, "output_3_1").unwrap(),
+            stages: snapshots::read(ctx, TARGET, "stages_3_1").unwrap(),
+        }
+    }
+
+    /// `text` with the first `sum` line after the line `section` changed.
+    fn with_sum_changed(text: &str, section: &str) -> String {
+        let mut inside = false;
+        let mut done = false;
+        text.lines()
+            .map(|l| {
+                if l == section {
+                    inside = true;
+                }
+                if inside && !done && l.starts_with("sum ") {
+                    done = true;
+                    return "sum 9.999999e9".to_string();
+                }
+                l.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    }
+
+    #[test]
+    fn a_differing_output_names_the_first_differing_block() {
+        let ctx = JudgeCtx {
+            bless: false,
+            bless_mistake: None,
+            ..JudgeCtx::for_tests(0)
+        };
+        let reference = reference_outputs(&ctx);
+        judge_output(
+            Outputs {
+                output: reference.output.clone(),
+                stages: reference.stages.clone(),
+            },
+            &ctx,
+        )
+        .unwrap();
+        let output = with_sum_changed(&reference.output, "eval");
+        let m = judge_output(
+            Outputs {
+                output: output.clone(),
+                stages: with_sum_changed(&reference.stages, "up2"),
+            },
+            &ctx,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            m.contains("the output of up2 differs (inc, down1, down2, down3, down4, up1 match)"),
+            "{m}"
+        );
+        // Every block as the reference's: the wiring of forward_t.
+        let m = judge_output(
+            Outputs {
+                output,
+                stages: reference.stages,
+            },
+            &ctx,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            m.contains("every block") && m.contains("the difference lies in forward_t"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! first input that breaks it.
 use super::{rng, Real};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use anyhow::{bail, ensure};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -263,6 +264,99 @@ pub struct PathEval {
     pub losses: Vec<Real>,
 }
 
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "no_smoothing",
+        title: "smooth left out of the formula",
+        fix: "dice = (2·Σ(p·t) + smooth) / (Σp + Σt + smooth).",
+    },
+    Mistake {
+        id: "smooth_numerator_only",
+        title: "smooth added to the numerator only",
+        fix: "Add smooth to the numerator and to the denominator.",
+    },
+    Mistake {
+        id: "squared_denominator",
+        title: "squared terms in the denominator (Σp² + Σt²)",
+        fix: "This workshop's Dice sums the values: Σp + Σt, not Σp² + Σt².",
+    },
+    Mistake {
+        id: "per_sample_mean",
+        title: "the mean of per-item losses instead of one loss over the batch",
+        fix: "Flatten the whole batch into one vector before summing.",
+    },
+    Mistake {
+        id: "no_factor_two",
+        title: "the intersection not doubled",
+        fix: "The numerator is 2·Σ(p·t) + smooth.",
+    },
+    Mistake {
+        id: "returns_dice",
+        title: "the Dice coefficient returned instead of the loss",
+        fix: "Return 1 − dice.",
+    },
+    Mistake {
+        id: "iou_instead_of_dice",
+        title: "the IoU (Jaccard) instead of the Dice coefficient",
+        fix: "Dice is 2·Σ(p·t) / (Σp + Σt); the IoU divides by the union Σp + Σt − Σ(p·t).",
+    },
+    Mistake {
+        id: "no_clamp",
+        title: "the loss not clamped to [0, 1]",
+        fix: "Finish with loss.clamp(0.0, 1.0).",
+    },
+];
+
+/// The sentence naming catalogued mistake `id` (established by the caller).
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
+}
+
+/// What the variant of mistake `id` gives on one hand case (flat sums unless
+/// `per_sample_mean`), or None for mistakes these cases do not show.
+fn variant_value(id: &str, p: &Pair, smooth: f64) -> Option<f64> {
+    let sums = |pred: &[f32], truth: &[f32]| {
+        let f = |v: &f32| *v as f64;
+        let inter: f64 = pred.iter().zip(truth).map(|(a, b)| f(a) * f(b)).sum();
+        let (sp, st) = (
+            pred.iter().map(f).sum::<f64>(),
+            truth.iter().map(f).sum::<f64>(),
+        );
+        let (sp2, st2) = (
+            pred.iter().map(|v| f(v) * f(v)).sum::<f64>(),
+            truth.iter().map(|v| f(v) * f(v)).sum::<f64>(),
+        );
+        (inter, sp, st, sp2, st2)
+    };
+    let (i, sp, st, sp2, st2) = sums(&p.pred, &p.truth);
+    let s = smooth;
+    let loss = |dice: f64| (1.0 - dice).clamp(0.0, 1.0);
+    Some(match id {
+        "no_smoothing" => loss(2.0 * i / (sp + st)),
+        "smooth_numerator_only" => loss((2.0 * i + s) / (sp + st)),
+        "squared_denominator" => loss((2.0 * i + s) / (sp2 + st2 + s)),
+        "no_factor_two" => loss((i + s) / (sp + st + s)),
+        "returns_dice" => ((2.0 * i + s) / (sp + st + s)).clamp(0.0, 1.0),
+        "iou_instead_of_dice" => loss((i + s) / (sp + st - i + s)),
+        "per_sample_mean" => {
+            let items = if p.shape.len() == 4 {
+                p.shape[0] as usize
+            } else {
+                1
+            };
+            let n = p.pred.len() / items;
+            p.pred
+                .chunks(n)
+                .zip(p.truth.chunks(n))
+                .map(|(a, b)| dice_loss(a, b, smooth))
+                .sum::<f64>()
+                / items as f64
+        }
+        _ => return None,
+    })
+}
+
 pub fn specs() -> Vec<CheckSpec> {
     vec![
         spec::<Smoothing>(
@@ -417,33 +511,42 @@ fn judge_disjoint(losses: Vec<Real>, ctx: &JudgeCtx) -> anyhow::Result<()> {
 fn judge_hand(losses: Vec<Real>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let cases = hand_cases(ctx.seed);
     count("losses", losses.len(), cases.len())?;
+    let expected: Vec<f64> = cases
+        .iter()
+        .enumerate()
+        .map(|(k, (p, smooth))| {
+            HAND_VALUES
+                .get(k)
+                .copied()
+                .unwrap_or_else(|| dice_loss(&p.pred, &p.truth, *smooth))
+        })
+        .collect();
+    // Established by the numbers: every value is that of one known mistake's formula.
+    let known = MISTAKES.iter().find(|m| {
+        let values: Option<Vec<f64>> = cases
+            .iter()
+            .map(|(p, s)| variant_value(m.id, p, *s))
+            .collect();
+        values.is_some_and(|v| {
+            v.iter()
+                .zip(&losses)
+                .all(|(a, Real(b))| (a - b).abs() <= 1e-5)
+                && v.iter().zip(&expected).any(|(a, e)| (a - e).abs() > 1e-4)
+        })
+    });
     for (k, ((p, smooth), Real(got))) in cases.iter().zip(losses).enumerate() {
-        let expected = HAND_VALUES
-            .get(k)
-            .copied()
-            .unwrap_or_else(|| dice_loss(&p.pred, &p.truth, *smooth));
+        let expected = expected[k];
         let mut what = format!(
             "pred {} vs true {} of shape {:?}, smooth {smooth}",
             show(&p.pred),
             show(&p.truth),
             p.shape
         );
-        if p.shape[0] > 1 && p.shape.len() == 4 {
-            // Established by the numbers: the mean of the per-item losses.
-            let item = p.pred.len() / p.shape[0] as usize;
-            let per_item: f64 = p
-                .pred
-                .chunks(item)
-                .zip(p.truth.chunks(item))
-                .map(|(a, b)| dice_loss(a, b, *smooth))
-                .sum::<f64>()
-                / p.shape[0] as f64;
-            if (got - per_item).abs() <= 1e-5 && (expected - per_item).abs() > 1e-4 {
-                what.push_str(
-                    " (your value is the mean of the per-item losses: flatten the whole \
-                     batch into one vector before summing)",
-                );
-            }
+        if let Some(m) = known {
+            what.push_str(&format!(
+                " (every value of this check is what the formula gives with a {})",
+                m.named()
+            ));
         }
         close(&what, got, expected, 1e-5)?;
     }
@@ -454,9 +557,15 @@ fn judge_clamp(losses: Vec<Real>, ctx: &JudgeCtx) -> anyhow::Result<()> {
     let cases = clamp_cases(ctx.seed);
     count("losses", losses.len(), cases.len())?;
     for ((p, expected), Real(got)) in cases.iter().zip([0.0, 1.0]).zip(losses) {
+        // Established by the value: a loss outside [0, 1] was not clamped.
+        let outside = if got.is_nan() || (0.0..=1.0).contains(&got) {
+            String::new()
+        } else {
+            format!(" ({})", named("no_clamp"))
+        };
         close(
             &format!(
-                "pred all {} vs true all {} ({} values)",
+                "pred all {} vs true all {} ({} values){outside}",
                 p.pred[0],
                 p.truth[0],
                 p.pred.len()

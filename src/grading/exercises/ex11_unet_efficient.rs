@@ -9,6 +9,7 @@ use super::ex06_double_conv::expected_trainable as double_conv;
 use super::ex08_up::CAT_MISMATCH;
 use super::{rng, torch_seed, Real};
 use crate::grading::judge::{spec, CheckSpec, JudgeCtx};
+use crate::grading::mistakes::Mistake;
 use crate::grading::snapshots;
 use crate::grading::summary::{self, thousands};
 use crate::models::{EfficientNetEncoder, Variant, B0_ENCODER_PARAMS};
@@ -218,6 +219,50 @@ pub fn shape_runs(seed: u64) -> Vec<(Variant, i64, [i64; 4], bool)> {
 pub struct Range {
     pub min: Real,
     pub max: Real,
+}
+
+/// Known mistakes of this exercise (their variants: solutions/mistakes/, instructors).
+pub const MISTAKES: &[Mistake] = &[
+    Mistake {
+        id: "align_corners_true",
+        title: "SmartUp resizes with align_corners = true",
+        fix: "Resize with upsample_bilinear2d(skip size, false, None, None): align_corners = false, as the notebook's interpolate.",
+    },
+    Mistake {
+        id: "nearest_resize",
+        title: "SmartUp resizes with nearest neighbour",
+        fix: "Resize bilinearly: upsample_bilinear2d, not upsample_nearest2d.",
+    },
+    Mistake {
+        id: "smartup_cat_order_swapped",
+        title: "SmartUp concatenates [upsampled, skip]",
+        fix: "Concatenate the skip connection first: Tensor::cat(&[x2, &x1], 1).",
+    },
+    Mistake {
+        id: "encoder_not_frozen",
+        title: "the encoder not frozen",
+        fix: "Call encoder.freeze() in `new`, before building the decoder.",
+    },
+    Mistake {
+        id: "encoder_bn_in_training_mode",
+        title: "the encoder run in training mode",
+        fix: "In encode use `train && self.update_encoder_bn_stats`, so the pretrained BatchNorm statistics stay put.",
+    },
+    Mistake {
+        id: "no_final_resize",
+        title: "the output not resized to the input's size",
+        fix: "Resize outc's output to the input's height and width (upsample_bilinear2d) before the sigmoid.",
+    },
+    Mistake {
+        id: "no_sigmoid",
+        title: "no sigmoid at the end",
+        fix: "Finish forward_t with .sigmoid(), after the resize.",
+    },
+];
+
+/// The sentence naming catalogued mistake `id` (established by the caller).
+fn named(id: &str) -> String {
+    crate::grading::mistakes::get(MISTAKES, id).named()
 }
 
 pub fn specs() -> Vec<CheckSpec> {
@@ -460,8 +505,9 @@ fn judge_adam_step(s: AdamStep, _ctx: &JudgeCtx) -> anyhow::Result<()> {
     ensure!(
         s.encoder_with_grad.is_empty(),
         "encoder variables still take part in training (require or received a gradient): \
-         {}",
-        first_few(&s.encoder_with_grad)
+         {}; {}",
+        first_few(&s.encoder_with_grad),
+        named("encoder_not_frozen")
     );
     let (stats, weights): (Vec<String>, Vec<String>) = s
         .encoder_changed
@@ -474,9 +520,9 @@ fn judge_adam_step(s: AdamStep, _ctx: &JudgeCtx) -> anyhow::Result<()> {
     );
     ensure!(
         stats.is_empty(),
-        "encoder BatchNorm running statistics changed during a training-mode forward: {}. \
-         Run the encoder with train = false",
-        first_few(&stats)
+        "encoder BatchNorm running statistics changed during a training-mode forward: {}; {}",
+        first_few(&stats),
+        named("encoder_bn_in_training_mode")
     );
     ensure!(
         s.decoder_variables > 0,
@@ -497,8 +543,9 @@ fn judge_bn_flag(f: BnFlag, _ctx: &JudgeCtx) -> anyhow::Result<()> {
     );
     ensure!(
         f.changed_train_flag_off.is_empty(),
-        "with update_encoder_bn_stats = false a training-mode forward changed {}",
-        first_few(&f.changed_train_flag_off)
+        "with update_encoder_bn_stats = false a training-mode forward changed {}; {}",
+        first_few(&f.changed_train_flag_off),
+        named("encoder_bn_in_training_mode")
     );
     ensure!(
         f.changed_eval_flag_on.is_empty(),
