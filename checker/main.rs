@@ -4,7 +4,6 @@
 mod classroom;
 mod course;
 mod data_cmd;
-mod grade;
 mod hints;
 mod mistakes;
 mod release;
@@ -13,7 +12,8 @@ mod reset;
 mod runner;
 mod selection;
 mod show_cmd;
-mod stage;
+mod submissions;
+mod train_cmd;
 mod tree_guard;
 mod ui;
 mod validate;
@@ -293,13 +293,13 @@ fn main() -> ExitCode {
         }) => selection::parse(std::slice::from_ref(exercises))
             .map_err(anyhow::Error::msg)
             .and_then(|numbers| {
-                let args = grade::GradeArgs {
+                let args = submissions::GradeArgs {
                     submissions: submissions.clone(),
                     out: out.clone(),
                     numbers,
                     trust_flagged: *trust_flagged,
                 };
-                grade::run(&cfg, &args)
+                submissions::run(&cfg, &args)
             }),
         Some(Command::Reset { exercises, yes }) => selection::parse(exercises)
             .map_err(anyhow::Error::msg)
@@ -309,7 +309,7 @@ fn main() -> ExitCode {
         Some(Command::Train(options)) => {
             // `checker --seed N train` sets the global option, not the stage's.
             let seed = cli.seed.unwrap_or(options.seed);
-            stage::run(
+            train_cmd::run(
                 &cfg,
                 &se05::train::stage::StageOptions {
                     seed,
@@ -426,7 +426,7 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
             println!(
                 "Every exercise passes: on to the final training stage (skip it with --no-train)."
             );
-            return stage::run(cfg, &se05::train::stage::StageOptions::default());
+            return train_cmd::run(cfg, &se05::train::stage::StageOptions::default());
         }
     }
     Ok(all_passed)

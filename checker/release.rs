@@ -125,7 +125,7 @@ pub fn checks_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
 pub fn plan(root: &Path) -> anyhow::Result<Release> {
     let mut files = BTreeMap::new();
     let mut left_out = Vec::new();
-    for rel in crate::grade::file_set(root)? {
+    for rel in crate::submissions::file_set(root)? {
         if let Some(why) = left_out_because(&rel) {
             left_out.push((rel, why));
             continue;
