@@ -91,17 +91,4 @@ fn main() {
 }
 
 // The hidden checks (src/grading/registry.rs HIDDEN_CHECKS): not in the student release.
-#[cfg(feature = "hidden-checks")]
-#[path = "hidden/ex08_up.rs"]
-mod hidden;
-
-/// The visible observers, then the hidden ones when this build has them (the same
-/// order as the judge's checks).
-#[allow(unused_mut)]
-fn with_hidden(
-    mut observers: Vec<se05::grading::observe::Observer>,
-) -> Vec<se05::grading::observe::Observer> {
-    #[cfg(feature = "hidden-checks")]
-    observers.extend(hidden::observers());
-    observers
-}
+se05::hidden_observers!("hidden/ex08_up.rs");

@@ -347,3 +347,25 @@ fn test_mode(number: u32, ctx: Ctx, observers: Vec<Observer>) -> ! {
     args.test_threads = Some(1);
     libtest_mimic::run(&args, trials).exit()
 }
+
+/// Declares a check target's hidden observers (`checks/<file>`, compiled with the
+/// `hidden-checks` feature only, left out of the student release) and `with_hidden`,
+/// which puts them after the visible ones, the order of the judge's checks.
+#[macro_export]
+macro_rules! hidden_observers {
+    ($file:literal) => {
+        #[cfg(feature = "hidden-checks")]
+        #[path = $file]
+        mod hidden;
+
+        /// The visible observers, then the hidden ones when this build has them.
+        #[allow(unused_mut)]
+        fn with_hidden(
+            mut observers: Vec<$crate::grading::observe::Observer>,
+        ) -> Vec<$crate::grading::observe::Observer> {
+            #[cfg(feature = "hidden-checks")]
+            observers.extend(hidden::observers());
+            observers
+        }
+    };
+}
