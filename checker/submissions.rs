@@ -540,201 +540,21 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         !args.submissions.is_empty(),
         "name at least one submission folder: `checker grade path/to/fork ...`"
     );
-    let root = base.root.clone();
-    let target_dir = base
-        .target_dir
-        .clone()
-        .unwrap_or_else(|| root.join("target"));
-    std::fs::create_dir_all(&target_dir)?;
-    // A checker started without `cargo run` has no LIBTORCH: give cargo the same value
-    // as for this repository, or tch's build script would run again for the copy.
-    if std::env::var_os("LIBTORCH").is_none() && root.join(".libtorch").exists() {
-        std::env::set_var("LIBTORCH", root.join(".libtorch"));
-    }
-    let work = work_dir(&target_dir);
-    std::fs::create_dir_all(&work)?;
-    let lock = std::fs::File::create(work.join("lock"))?;
-    if lock.try_lock().is_err() {
-        eprintln!(
-            "waiting for another `checker grade` using {} …",
-            work.display()
-        );
-        lock.lock()?;
-    }
-
-    let root_files = file_set(&root)?;
-    let tree = Tree::new(work.join("tree"), &root_files);
-    // What a fork made today would hold: forks are compared with their own release.
-    let current_release = crate::release::plan(&root)?.record;
-    let cfg = RunConfig {
-        root: tree.dir.clone(),
-        solutions: false,
-        target_dir: Some(target_dir.clone()),
-        check_timeout_s: base.check_timeout_s,
-        seed: base.seed,
-        trust_flagged: args.trust_flagged,
-        policy: base.policy,
-    };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-
-    // The exercises graded: those asked for and what they depend on.
-    let mut graded_numbers: Vec<u32> = args
-        .numbers
-        .iter()
-        .filter_map(|n| registry::get(*n))
-        .flat_map(|e| {
-            let mut v = e.all_dependencies();
-            v.push(e.number);
-            v
-        })
-        .collect();
-    graded_numbers.sort_unstable();
-    graded_numbers.dedup();
-
+    let session = Session::open(base, args)?;
     let mut graded: Vec<Graded> = Vec::new();
     let mut used_names = BTreeSet::new();
     let mut all_graded = true;
     for dir in &args.submissions {
-        let mut name = safe_name(dir);
-        if name == "gradebook" {
-            name.push_str("-submission");
-        }
-        let stem = name.clone();
-        let mut n = 2;
-        while !used_names.insert(name.clone()) {
-            name = format!("{stem}-{n}");
-            n += 1;
-        }
+        let name = unique_name(dir, &mut used_names);
         println!(
             "\n{} {}  {}",
             "Submission".bold(),
             name.bold(),
             dir.display().to_string().dimmed()
         );
-        let started = crate::now_unix();
-        let clock = Instant::now();
-        let mut notes = Vec::new();
-        let mut changed = Vec::new();
-        let mut quizzes = None;
-        let report = if !dir.is_dir() {
-            all_graded = false;
-            let why = format!("{} is not a folder", dir.display());
-            println!("  {} {why}", "error:".red().bold());
-            Report::error(false, why, started)
-        } else {
-            let fork_files = file_set(dir)?;
-            changed = match crate::release::read_record(dir) {
-                // A fork of the student release: changes since that release.
-                Some(Ok(record)) => {
-                    if let Some((line, files)) =
-                        crate::release::compare_records(&record, &current_release)
-                    {
-                        let shown: Vec<&str> = files.iter().take(12).map(|f| f.as_str()).collect();
-                        let more = if files.len() > 12 {
-                            format!(", … ({} more)", files.len() - 12)
-                        } else {
-                            String::new()
-                        };
-                        notes.push(format!(
-                            "RELEASE.json (as the fork holds it): {line}; files that differ \
-                             between the two releases: {}{more}",
-                            if shown.is_empty() {
-                                "none".to_string()
-                            } else {
-                                shown.join(", ")
-                            }
-                        ));
-                    }
-                    changes_since_release(&record, dir, &fork_files)
-                }
-                Some(Err(e)) => {
-                    notes.push(format!(
-                        "{e:#}: compared with the instructor's tree instead"
-                    ));
-                    outside_changes(&root, &root_files, dir, &fork_files)
-                }
-                // A fork of the instructor's repository itself (no release record).
-                None => outside_changes(&root, &root_files, dir, &fork_files),
-            };
-            quizzes = read_quizzes(dir, &mut notes);
-            tree.refresh(&root)?;
-            notes.extend(install_exercises(
-                &root,
-                &tree.dir,
-                dir,
-                &fork_files,
-                &graded_numbers,
-            )?);
-            let instructor = crate::tree_guard::TreeGuard::capture(&root)?;
-            let mut results = runner::grade_all(&args.numbers, &cfg, true, print_result_line);
-            // The instructor's own tree must come out as it went in; if a submission's
-            // code reached it, put it back and keep none of that submission's points.
-            let reached = instructor.restore_changes()?;
-            if !reached.is_empty() {
-                notes.push(format!(
-                    "SUSPICIOUS: while it was graded, this submission's code changed the \
-                     instructor's tree ({}, now restored); {}",
-                    reached.join(", "),
-                    if args.trust_flagged {
-                        "points kept (--trust-flagged)"
-                    } else {
-                        "all its points are withheld pending review (--trust-flagged keeps them)"
-                    }
-                ));
-                if !args.trust_flagged {
-                    for r in &mut results {
-                        r.points_earned = 0;
-                        r.checks.iter_mut().for_each(|c| c.points_earned = 0);
-                    }
-                }
-            }
-            for r in results
-                .iter()
-                .filter(|r| r.message.starts_with("SUSPICIOUS"))
-            {
-                notes.push(format!("ex{:02}: {}", r.number, r.message));
-            }
-            // Leave nothing a submission's code may have written for the next one, and
-            // say so: checks read their expected values from these files.
-            let mut written = tree.refresh(&root)?;
-            written.retain(|f| f != "Cargo.lock"); // cargo may bring an old lock up to date
-            if !written.is_empty() {
-                notes.push(format!(
-                    "SUSPICIOUS: while it was graded, this submission's code changed files of the \
-                     grading copy ({}); its results may be forged, check them by hand",
-                    written.join(", ")
-                ));
-            }
-            Report::new(false, results, started, clock.elapsed().as_millis() as u64)
-        };
-        if !changed.is_empty() {
-            println!(
-                "  {} {} file(s) changed outside exercises/; they have no effect on the grade:",
-                "warning:".yellow().bold(),
-                changed.len()
-            );
-            for c in &changed {
-                println!("    {c}");
-            }
-        }
-        for note in &notes {
-            println!("  {} {note}", "note:".cyan().bold());
-        }
-        println!(
-            "  {} {}/{} points",
-            "→".bold(),
-            report.points_earned,
-            report.points_possible
-        );
-        let g = Graded {
-            name,
-            dir: dir.clone(),
-            changed,
-            notes,
-            quizzes,
-            report,
-        };
+        let g = session.grade_one(args, dir, name)?;
+        all_graded &= dir.is_dir();
+        print_outcome(&g);
         let json = serde_json::to_vec_pretty(&SubmissionReport {
             report: &g.report,
             submission: SubmissionInfo {
@@ -749,11 +569,12 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         graded.push(g);
     }
 
+    let root = &session.root;
     let csv = gradebook(
         &graded,
-        &graded_numbers,
-        quiz_count(&root),
-        &grading_set(&root, &root_files)?,
+        &session.graded_numbers,
+        quiz_count(root),
+        &grading_set(root, &session.root_files)?,
     );
     let path = args.out.join("gradebook.csv");
     se05::io::fsutil::write_atomic(&path, csv.as_bytes())?;
@@ -765,6 +586,253 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
         args.out.display()
     );
     Ok(all_graded)
+}
+
+/// What grading every submission of one call shares: the pristine copy of the
+/// instructor's tree (held under a lock), its files, the run settings and the
+/// exercises graded.
+struct Session {
+    root: PathBuf,
+    root_files: BTreeSet<String>,
+    tree: Tree,
+    current_release: crate::release::Record,
+    cfg: RunConfig,
+    graded_numbers: Vec<u32>,
+    _lock: std::fs::File,
+}
+
+impl Session {
+    fn open(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<Session> {
+        let root = base.root.clone();
+        let target_dir = base
+            .target_dir
+            .clone()
+            .unwrap_or_else(|| root.join("target"));
+        std::fs::create_dir_all(&target_dir)?;
+        // A checker started without `cargo run` has no LIBTORCH: give cargo the same
+        // value as for this repository, or tch's build script would run again for the copy.
+        if std::env::var_os("LIBTORCH").is_none() && root.join(".libtorch").exists() {
+            std::env::set_var("LIBTORCH", root.join(".libtorch"));
+        }
+        let work = work_dir(&target_dir);
+        std::fs::create_dir_all(&work)?;
+        let lock = std::fs::File::create(work.join("lock"))?;
+        if lock.try_lock().is_err() {
+            eprintln!(
+                "waiting for another `checker grade` using {} …",
+                work.display()
+            );
+            lock.lock()?;
+        }
+        let root_files = file_set(&root)?;
+        let tree = Tree::new(work.join("tree"), &root_files);
+        // What a fork made today would hold: forks are compared with their own release.
+        let current_release = crate::release::plan(&root)?.record;
+        let cfg = RunConfig {
+            root: tree.dir.clone(),
+            solutions: false,
+            target_dir: Some(target_dir.clone()),
+            check_timeout_s: base.check_timeout_s,
+            seed: base.seed,
+            trust_flagged: args.trust_flagged,
+            policy: base.policy,
+        };
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        // The exercises graded: those asked for and what they depend on.
+        let mut graded_numbers: Vec<u32> = args
+            .numbers
+            .iter()
+            .filter_map(|n| registry::get(*n))
+            .flat_map(|e| {
+                let mut v = e.all_dependencies();
+                v.push(e.number);
+                v
+            })
+            .collect();
+        graded_numbers.sort_unstable();
+        graded_numbers.dedup();
+        Ok(Session {
+            root,
+            root_files,
+            tree,
+            current_release,
+            cfg,
+            graded_numbers,
+            _lock: lock,
+        })
+    }
+
+    /// Grades one submission folder: what it changed outside exercises/, its quiz
+    /// scores, and its exercises graded in the pristine copy.
+    fn grade_one(&self, args: &GradeArgs, dir: &Path, name: String) -> anyhow::Result<Graded> {
+        let started = crate::now_unix();
+        let clock = Instant::now();
+        let mut notes = Vec::new();
+        let mut changed = Vec::new();
+        let mut quizzes = None;
+        let report = if !dir.is_dir() {
+            let why = format!("{} is not a folder", dir.display());
+            println!("  {} {why}", "error:".red().bold());
+            Report::error(false, why, started)
+        } else {
+            let fork_files = file_set(dir)?;
+            changed = self.changes(dir, &fork_files, &mut notes);
+            quizzes = read_quizzes(dir, &mut notes);
+            self.tree.refresh(&self.root)?;
+            notes.extend(install_exercises(
+                &self.root,
+                &self.tree.dir,
+                dir,
+                &fork_files,
+                &self.graded_numbers,
+            )?);
+            let results = self.grade_exercises(args, &mut notes)?;
+            Report::new(false, results, started, clock.elapsed().as_millis() as u64)
+        };
+        Ok(Graded {
+            name,
+            dir: dir.to_path_buf(),
+            changed,
+            notes,
+            quizzes,
+            report,
+        })
+    }
+
+    /// Files the fork changed outside exercises/: against the release it was made
+    /// from when it has a release record, else against the instructor's tree.
+    fn changes(
+        &self,
+        dir: &Path,
+        fork_files: &BTreeSet<String>,
+        notes: &mut Vec<String>,
+    ) -> Vec<String> {
+        let (root, root_files, current_release) =
+            (&self.root, &self.root_files, &self.current_release);
+        match crate::release::read_record(dir) {
+            // A fork of the student release: changes since that release.
+            Some(Ok(record)) => {
+                if let Some((line, files)) =
+                    crate::release::compare_records(&record, current_release)
+                {
+                    let shown: Vec<&str> = files.iter().take(12).map(|f| f.as_str()).collect();
+                    let more = if files.len() > 12 {
+                        format!(", … ({} more)", files.len() - 12)
+                    } else {
+                        String::new()
+                    };
+                    notes.push(format!(
+                        "RELEASE.json (as the fork holds it): {line}; files that differ \
+                     between the two releases: {}{more}",
+                        if shown.is_empty() {
+                            "none".to_string()
+                        } else {
+                            shown.join(", ")
+                        }
+                    ));
+                }
+                changes_since_release(&record, dir, fork_files)
+            }
+            Some(Err(e)) => {
+                notes.push(format!(
+                    "{e:#}: compared with the instructor's tree instead"
+                ));
+                outside_changes(root, root_files, dir, fork_files)
+            }
+            // A fork of the instructor's repository itself (no release record).
+            None => outside_changes(root, root_files, dir, fork_files),
+        }
+    }
+
+    /// Grades the exercises installed in the copy, with the instructor's own tree
+    /// guarded: a submission whose code reached it keeps no points unless trusted.
+    fn grade_exercises(
+        &self,
+        args: &GradeArgs,
+        notes: &mut Vec<String>,
+    ) -> anyhow::Result<Vec<runner::ExerciseResult>> {
+        let (root, cfg, tree) = (&self.root, &self.cfg, &self.tree);
+        let instructor = crate::tree_guard::TreeGuard::capture(root)?;
+        let mut results = runner::grade_all(&args.numbers, cfg, true, print_result_line);
+        // The instructor's own tree must come out as it went in; if a submission's
+        // code reached it, put it back and keep none of that submission's points.
+        let reached = instructor.restore_changes()?;
+        if !reached.is_empty() {
+            notes.push(format!(
+                "SUSPICIOUS: while it was graded, this submission's code changed the \
+             instructor's tree ({}, now restored); {}",
+                reached.join(", "),
+                if args.trust_flagged {
+                    "points kept (--trust-flagged)"
+                } else {
+                    "all its points are withheld pending review (--trust-flagged keeps them)"
+                }
+            ));
+            if !args.trust_flagged {
+                for r in &mut results {
+                    r.points_earned = 0;
+                    r.checks.iter_mut().for_each(|c| c.points_earned = 0);
+                }
+            }
+        }
+        for r in results
+            .iter()
+            .filter(|r| r.message.starts_with("SUSPICIOUS"))
+        {
+            notes.push(format!("ex{:02}: {}", r.number, r.message));
+        }
+        // Leave nothing a submission's code may have written for the next one, and
+        // say so: checks read their expected values from these files.
+        let mut written = tree.refresh(root)?;
+        written.retain(|f| f != "Cargo.lock"); // cargo may bring an old lock up to date
+        if !written.is_empty() {
+            notes.push(format!(
+                "SUSPICIOUS: while it was graded, this submission's code changed files of the \
+             grading copy ({}); its results may be forged, check them by hand",
+                written.join(", ")
+            ));
+        }
+        Ok(results)
+    }
+}
+
+/// A report name for `dir` that no earlier submission of this call has taken.
+fn unique_name(dir: &Path, used: &mut BTreeSet<String>) -> String {
+    let mut name = safe_name(dir);
+    if name == "gradebook" {
+        name.push_str("-submission");
+    }
+    let stem = name.clone();
+    let mut n = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{stem}-{n}");
+        n += 1;
+    }
+    name
+}
+
+/// Prints what was changed outside exercises/, the notes and the points.
+fn print_outcome(g: &Graded) {
+    if !g.changed.is_empty() {
+        println!(
+            "  {} {} file(s) changed outside exercises/; they have no effect on the grade:",
+            "warning:".yellow().bold(),
+            g.changed.len()
+        );
+        for c in &g.changed {
+            println!("    {c}");
+        }
+    }
+    for note in &g.notes {
+        println!("  {} {note}", "note:".cyan().bold());
+    }
+    println!(
+        "  {} {}/{} points",
+        "→".bold(),
+        g.report.points_earned,
+        g.report.points_possible
+    );
 }
 
 #[cfg(test)]
