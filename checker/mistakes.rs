@@ -238,19 +238,38 @@ fn mark_manifest(manifest: &Path) -> anyhow::Result<()> {
     if text.contains("se05-scratch-tree = []") {
         return Ok(());
     }
-    let marked = text.replacen("[features]\n", "[features]\nse05-scratch-tree = []\n", 1);
-    let marked = marked.replacen(
-        "default = [\"inline-images\"]",
-        "default = [\"inline-images\", \"se05-scratch-tree\"]",
-        1,
-    );
-    if !marked.contains("\"se05-scratch-tree\"]") {
-        bail!(
-            "{}: cannot mark the copy's manifest (its [features] default changed?)",
+    let marked = mark_features(&text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: cannot mark the copy's manifest: it needs a [features] table with a \
+             `default = [...]` line",
             manifest.display()
-        );
-    }
+        )
+    })?;
     se05::io::fsutil::write_atomic(manifest, marked.as_bytes())
+}
+
+/// `text` with the feature `se05-scratch-tree` declared and on by default, whatever
+/// the default list holds; None without a `[features]` table and `default` line.
+fn mark_features(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let (mut in_features, mut declared, mut enabled) = (false, false, false);
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            in_features = trimmed.starts_with("[features]");
+        }
+        if in_features && !enabled && trimmed.starts_with("default = [") {
+            out.push_str(&line.replacen("default = [", "default = [\"se05-scratch-tree\", ", 1));
+            enabled = true;
+            continue;
+        }
+        out.push_str(line);
+        if in_features && !declared && trimmed.starts_with("[features]") {
+            out.push_str("se05-scratch-tree = []\n");
+            declared = true;
+        }
+    }
+    (declared && enabled).then_some(out)
 }
 
 impl Scratch {
@@ -474,6 +493,28 @@ pub fn grade_variants(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scratch_feature_joins_any_default_list() {
+        let toml = "[package]\nname = \"x\"\n\n[features]\ndefault = [\"a\", \"b\"]\nb = []\n";
+        let marked = mark_features(toml).unwrap();
+        assert!(
+            marked.contains("default = [\"se05-scratch-tree\", \"a\", \"b\"]"),
+            "{marked}"
+        );
+        assert!(
+            marked.contains("[features]\nse05-scratch-tree = []\n"),
+            "{marked}"
+        );
+        let empty = mark_features("[features]\ndefault = []\n").unwrap();
+        assert!(
+            empty.contains("default = [\"se05-scratch-tree\", ]"),
+            "{empty}"
+        );
+        assert_eq!(mark_features("[package]\nname = \"x\"\n"), None);
+        let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+        assert!(mark_features(&real.unwrap()).is_some());
+    }
 
     #[test]
     #[cfg_attr(
