@@ -134,6 +134,27 @@ mod tests {
     }
 }
 
+/// Smallest and largest value of a model's output (the U-Nets of exercises 9 and 11).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Range {
+    pub min: Real,
+    pub max: Real,
+}
+
+/// A sigmoid output lies strictly inside (0, 1) and is not constant.
+pub fn judge_probability_range(r: Range, _ctx: &super::judge::JudgeCtx) -> anyhow::Result<()> {
+    let (min, max) = (r.min.0, r.max.0);
+    anyhow::ensure!(
+        min > 0.0 && max < 1.0,
+        "output ranges over [{min:.4}, {max:.4}], expected strictly inside (0, 1)"
+    );
+    anyhow::ensure!(
+        max - min > 1e-6,
+        "output is constant ({min:.4}): is the input reaching the output?"
+    );
+    Ok(())
+}
+
 /// A number in an observation that may be NaN or infinite (a broken loss or output):
 /// JSON has no such numbers and serde_json would write `null`, which then fails to
 /// read back as an `f64`. Finite values are written as numbers, the others as the
