@@ -57,7 +57,7 @@ use tch::{Device, Kind, Tensor};
 use se05::data::isic::{self, Preference};
 use se05::data::{cache, DataLoader, Dataset, Subset, SyntheticConfig};
 use se05::io::fsutil::write_atomic;
-use se05::models::Variant;
+use se05::models::{Variant, WeightsChoice};
 
 /// The ISIC 2016 statistics the workshop records; pipeline.py uses the same.
 const MEAN: [f64; 3] = [0.7239, 0.6187, 0.5673];
@@ -135,6 +135,9 @@ struct Args {
     /// that the first epoch finds the decode cache filled (its time: `data_pass_seconds`).
     #[arg(long, hide = true)]
     data_pass_first: bool,
+    /// Internal (`dice`): the seed of the weights' initialisation and the shuffle.
+    #[arg(long, hide = true, default_value_t = SEED)]
+    seed: u64,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -185,6 +188,7 @@ fn child(args: &Args, mode: &str) -> Result<Value> {
     let mut result = match mode {
         "loader" => child_loader(args, root)?,
         "train" => child_train(args, root)?,
+        "dice" => child_dice(args, root)?,
         "profile" => child_profile(args, root)?,
         "steps" => child_steps(args)?,
         other => bail!("unknown child mode {other}"),
@@ -373,6 +377,63 @@ fn child_loader(args: &Args, root: &Path) -> Result<Value> {
         "batch_seconds": per_batch,
         "batches_per_epoch": train_dl.len(),
         "images_per_epoch": train_dl.dataset().len(),
+    }))
+}
+
+/// Test Dice after a short training run, to compare decoding choices with the same
+/// seed (`SE05_JPEG_DRAFT=0` against the default): `--model` (`unet`, or `efficient`
+/// with the Lite0 encoder as the final stage uses it) trained for `--epochs` over the
+/// first `--images` of the training split, then evaluated on every test pair.
+fn child_dice(args: &Args, root: &Path) -> Result<Value> {
+    let t0 = Instant::now();
+    tch::manual_seed(args.seed as i64);
+    let split = training_split(root)?.dataset().clone();
+    let n = args.images.unwrap_or(split.len()).min(split.len());
+    let subset = Subset::new(split, (0..n).collect())?;
+    let train_dl = DataLoader::new(subset, BATCH).shuffle(args.seed);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model: Box<dyn ModuleT> = match args.model.as_str() {
+        "unet" => Box::new(ex09_unet::UNet::new(&vs.root(), 3, 1)),
+        "efficient" => Box::new(
+            ex11_unet_efficient::UNetEfficient::pretrained(&vs.root(), &WeightsChoice::Lite0, 1)?.0,
+        ),
+        other => bail!("unknown model {other}"),
+    };
+    let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
+    let dice = ex10_dice_loss::DiceLoss::default();
+    let mut losses = Vec::new();
+    for _ in 0..args.epochs {
+        let mut sum = 0.0;
+        for batch in train_dl.iter() {
+            let (x, y) = batch?;
+            let loss = dice.forward(&model.forward_t(&x, true), &y);
+            opt.backward_step(&loss);
+            sum += loss.double_value(&[]);
+        }
+        losses.push(sum / train_dl.len() as f64);
+    }
+    let dirs = isic::SplitDirs::test(root);
+    let test = ex04_augmented_dataset::ISICDatasetAlbumentations::new(
+        &dirs.images,
+        &dirs.masks,
+        Some(ex03_transforms::valid_transforms(MEAN, STD)),
+    )?;
+    let test_dl = DataLoader::new(test, 32);
+    let m = se05::train::trainer::evaluate(model.as_ref(), &test_dl, Device::Cpu)?;
+    // The same trained model on the test images decoded the other way: what decoding
+    // alone changes, without the training runs' divergence.
+    let trained_with = se05::data::image::draft_decoding();
+    se05::data::image::set_draft_decoding(!trained_with);
+    let other = se05::train::trainer::evaluate(model.as_ref(), &test_dl, Device::Cpu)?;
+    se05::data::image::set_draft_decoding(trained_with);
+    Ok(json!({
+        "seed": args.seed,
+        "train_loss": losses,
+        "test_dice_per_image": m.dice_per_image,
+        "test_dice_dataset": m.dice_dataset,
+        "test_dice_per_image_other_decoding": other.dice_per_image,
+        "test_images": m.images,
+        "seconds": t0.elapsed().as_secs_f64(),
     }))
 }
 

@@ -68,6 +68,7 @@ pub const FORBIDDEN_CRATES: &[&str] = &[
     "jpeg_decoder",
     "tempfile",
     "ureq",
+    "idna_adapter",
     "indicatif",
     "sha2",
     "hmac",
