@@ -380,6 +380,24 @@ fn child_loader(args: &Args, root: &Path) -> Result<Value> {
     }))
 }
 
+/// The model a child trains: `unet` (exercise 9), or `efficient` (exercise 11) with
+/// the Lite0 encoder the final stage uses when `pretrained`, else a random B0 encoder.
+fn build_model(name: &str, vs: &nn::VarStore, pretrained: bool) -> Result<Box<dyn ModuleT>> {
+    let p = vs.root();
+    Ok(match (name, pretrained) {
+        ("unet", _) => Box::new(ex09_unet::UNet::new(&p, 3, 1)),
+        ("efficient", true) => Box::new(
+            ex11_unet_efficient::UNetEfficient::pretrained(&p, &WeightsChoice::Lite0, 1)?.0,
+        ),
+        ("efficient", false) => Box::new(ex11_unet_efficient::UNetEfficient::random(
+            &p,
+            Variant::B0,
+            1,
+        )),
+        (other, _) => bail!("unknown model {other}"),
+    })
+}
+
 /// Test Dice after a short training run, to compare decoding choices with the same
 /// seed (`SE05_JPEG_DRAFT=0` against the default): `--model` (`unet`, or `efficient`
 /// with the Lite0 encoder as the final stage uses it) trained for `--epochs` over the
@@ -392,13 +410,7 @@ fn child_dice(args: &Args, root: &Path) -> Result<Value> {
     let subset = Subset::new(split, (0..n).collect())?;
     let train_dl = DataLoader::new(subset, BATCH).shuffle(args.seed);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model: Box<dyn ModuleT> = match args.model.as_str() {
-        "unet" => Box::new(ex09_unet::UNet::new(&vs.root(), 3, 1)),
-        "efficient" => Box::new(
-            ex11_unet_efficient::UNetEfficient::pretrained(&vs.root(), &WeightsChoice::Lite0, 1)?.0,
-        ),
-        other => bail!("unknown model {other}"),
-    };
+    let model = build_model(&args.model, &vs, true)?;
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let dice = ex10_dice_loss::DiceLoss::default();
     let mut losses = Vec::new();
@@ -451,15 +463,7 @@ fn child_train(args: &Args, root: &Path) -> Result<Value> {
         .shuffle(SEED)
         .prefetch(args.prefetch);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model: Box<dyn ModuleT> = match args.model.as_str() {
-        "unet" => Box::new(ex09_unet::UNet::new(&vs.root(), 3, 1)),
-        "efficient" => Box::new(ex11_unet_efficient::UNetEfficient::random(
-            &vs.root(),
-            Variant::B0,
-            1,
-        )),
-        other => bail!("unknown model {other}"),
-    };
+    let model = build_model(&args.model, &vs, false)?;
     let trainable = se05::grading::summary::count_trainable(&vs);
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let dice = ex10_dice_loss::DiceLoss::default();
