@@ -180,10 +180,14 @@ pub fn workflow() -> String {
 #
 # The roster (default roster.txt in this repository) lists one fork a line as
 # owner/name; `#` starts a comment. A secret ROSTER_TOKEN with read access to the
-# forks (a fine-grained token, Contents: read) lets the jobs clone them. Each of the
-# {WORKFLOW_SLICES} jobs grades every {WORKFLOW_SLICES}th fork (`checker gradebook slice`), one after
-# another, in a pristine copy of this repository that is cached with its build; the
-# last job merges the slices' gradebooks into course.csv (`checker gradebook merge`).
+# forks (a fine-grained token, Contents: read) lets the jobs clone them; it is sent
+# as a header of the clone only and never written into a fork's .git/config. Each of
+# the {WORKFLOW_SLICES} jobs grades every {WORKFLOW_SLICES}th fork (`checker gradebook slice`), one after
+# another. Forks are cloned outside the checkout (under $RUNNER_TEMP), and `checker
+# grade` keeps its grading copy outside it too (/tmp/se05-grade-*, cached with the
+# build); the last job merges the slices' gradebooks into course.csv (`checker
+# gradebook merge`). tests/course_workflow.rs runs the clone and grade steps on
+# local forks.
 name: Grade the course
 "on":
   workflow_dispatch:
@@ -191,13 +195,14 @@ name: Grade the course
       roster:
         description: "Roster file: one fork (owner/name) a line"
         default: roster.txt
+      exercises:
+        description: "Exercises to grade, as for `checker 6-9` (all, 1-5, 6 8 10, ...)"
+        default: all
 permissions:
   contents: read
 env:
   CARGO_TERM_COLOR: never
   NO_COLOR: "1"
-  # checker grade keeps its pristine copy under TMPDIR: inside the workspace, cached.
-  TMPDIR: ${{{{ github.workspace }}}}/.grade-tmp
 jobs:
   grade:
     runs-on: ubuntu-latest
@@ -214,38 +219,45 @@ jobs:
         with:
           path: .venv
           key: venv-${{{{ runner.os }}}}-${{{{ hashFiles('setup.sh') }}}}
-      - name: Cache cargo, the build and the pristine grading tree
+      - name: Cache cargo, the build and the grading copy
         uses: actions/cache@v4
         with:
           path: |
             ~/.cargo/registry
             ~/.cargo/git
             target
-            .grade-tmp
+            /tmp/se05-grade-*
           key: grade-{EXERCISE_SET_VERSION}-${{{{ runner.os }}}}-${{{{ hashFiles('Cargo.lock', 'checks/**', 'src/**', 'checker/**') }}}}
           restore-keys: grade-{EXERCISE_SET_VERSION}-${{{{ runner.os }}}}-
       - name: Set up libtorch
-        run: mkdir -p .grade-tmp && ./setup.sh
+        run: ./setup.sh
       - name: Build the checker
         run: cargo build --bin checker
       - name: Clone this slice's forks
         env:
+          ROSTER: ${{{{ inputs.roster }}}}
+          SLICE: ${{{{ matrix.slice }}}}/{WORKFLOW_SLICES}
           ROSTER_TOKEN: ${{{{ secrets.ROSTER_TOKEN }}}}
         run: |
-          mkdir -p forks
-          cargo run --quiet --bin checker -- gradebook slice "${{{{ inputs.roster }}}}" ${{{{ matrix.slice }}}}/{WORKFLOW_SLICES} > slice.txt
+          forks="$RUNNER_TEMP/forks"
+          mkdir -p "$forks"
+          cargo run --quiet --bin checker -- gradebook slice "$ROSTER" "$SLICE" > "$RUNNER_TEMP/slice.txt"
+          auth="AUTHORIZATION: basic $(printf 'x-access-token:%s' "$ROSTER_TOKEN" | base64 -w0)"
           while read -r repo; do
-            dir="forks/${{repo//\//__}}"
-            git clone --quiet --depth 1 "https://x-access-token:${{ROSTER_TOKEN}}@github.com/${{repo}}.git" "$dir" \
-              || echo "$repo: could not be cloned" >> clone-failures.txt
-          done < slice.txt
+            git -c http.extraheader="$auth" clone --quiet --depth 1 "https://github.com/$repo.git" "$forks/${{repo//\//__}}" \
+              || echo "$repo: could not be cloned" >> "$RUNNER_TEMP/clone-failures.txt"
+          done < "$RUNNER_TEMP/slice.txt"
       - name: Grade this slice (about {check_minutes} min of checks per fork at most)
+        env:
+          EXERCISES: ${{{{ inputs.exercises }}}}
+          OUT: gradebook-${{{{ matrix.slice }}}}
         run: |
           shopt -s nullglob
-          forks=(forks/*)
+          forks=("$RUNNER_TEMP"/forks/*)
+          mkdir -p "$OUT"
+          [ ! -f "$RUNNER_TEMP/clone-failures.txt" ] || cp "$RUNNER_TEMP/clone-failures.txt" "$OUT/"
           if [ ${{#forks[@]}} -eq 0 ]; then echo "no fork in this slice"; exit 0; fi
-          cargo run --quiet --bin checker -- grade "${{forks[@]}}" --out gradebook-${{{{ matrix.slice }}}} --target-dir target
-          [ ! -f clone-failures.txt ] || cp clone-failures.txt gradebook-${{{{ matrix.slice }}}}/
+          cargo run --quiet --bin checker -- grade "${{forks[@]}}" --exercises "${{EXERCISES:-all}}" --out "$OUT" --target-dir target
       - name: Upload this slice's gradebook and reports
         if: always()
         uses: actions/upload-artifact@v4

@@ -1,9 +1,14 @@
 //! `checker`: grades the workshop's exercises and runs its final training stage.
 //!
 //! `cargo run --bin checker -- 6` grades exercise 6; see `--help` for the rest.
+mod cargo_env;
 mod classroom;
+mod compile_error;
+mod confined_build;
 mod course;
 mod data_cmd;
+mod fork;
+mod grading_copy;
 mod hints;
 mod mistakes;
 mod release;
@@ -242,11 +247,17 @@ fn main() -> ExitCode {
     let cfg = RunConfig {
         root,
         solutions: cli.solutions,
-        target_dir: cli.target_dir.clone(),
+        // Absolute too: grading builds in a copy elsewhere, where `target` would be
+        // another folder (and a cold build).
+        target_dir: cli
+            .target_dir
+            .clone()
+            .map(|d| std::path::absolute(&d).unwrap_or(d)),
         check_timeout_s: cli.check_timeout,
         seed: cli.seed,
         trust_flagged: false,
         policy: !cli.no_policy,
+        confine_build: false,
     };
     // The student release has no solutions/: say so instead of a compile error.
     let needs_solutions = cli.solutions || matches!(cli.command, Some(Command::Validate));

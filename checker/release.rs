@@ -69,14 +69,19 @@ pub struct Release {
 /// Why a file of the instructor's repository stays out of the release, or `None`
 /// when it ships (possibly rewritten).
 pub fn left_out_because(rel: &str) -> Option<&'static str> {
-    let top = rel.split('/').next().unwrap_or("");
-    if top == "solutions" {
-        return Some("reference solutions");
-    }
     if rel.starts_with("checks/hidden/") || rel.starts_with("src/grading/exercises/hidden/") {
         return Some("hidden checks");
     }
+    instructor_only(rel)
+}
+
+/// Why a file is the instructor's alone: neither students nor the code they write
+/// may see it (the release leaves it out, so does `checker grade`'s grading copy).
+/// The hidden checks are not among them: they grade, so the grading copy holds them.
+pub fn instructor_only(rel: &str) -> Option<&'static str> {
+    let top = rel.split('/').next().unwrap_or("");
     match top {
+        "solutions" => Some("reference solutions"),
         "benches" => Some("benchmarks"),
         ".ci" => Some("the instructor's CI script"),
         "scripts" if !RELEASED_SCRIPTS.contains(&rel) => Some("instructor-only script"),
@@ -125,7 +130,7 @@ pub fn checks_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
 pub fn plan(root: &Path) -> anyhow::Result<Release> {
     let mut files = BTreeMap::new();
     let mut left_out = Vec::new();
-    for rel in crate::submissions::file_set(root)? {
+    for rel in se05::io::source_tree::source_files(root)? {
         if let Some(why) = left_out_because(&rel) {
             left_out.push((rel, why));
             continue;

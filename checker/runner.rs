@@ -5,7 +5,6 @@ use anyhow::Context;
 use se05::grading::registry::Exercise;
 use se05::grading::Status;
 use serde::Serialize;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,6 +25,9 @@ pub struct RunConfig {
     /// Keep the points of an exercise whose run changed files of the tree (after an
     /// instructor's review); by default they are withheld.
     pub trust_flagged: bool,
+    /// Compile in the sandbox with reads limited to the copy, the toolchain and the
+    /// system (`checker grade`: the grade that counts).
+    pub confine_build: bool,
     /// Refuse exercise files that use what exercises never need (`#[path]`, process or
     /// file APIs, `unsafe`, ...) before compiling them. Off only to test the sandbox.
     pub policy: bool,
@@ -151,38 +153,11 @@ fn file_of(ex: &Exercise, cfg: &RunConfig) -> String {
     }
 }
 
-/// Variables cargo sets for the program it runs (`cargo run --bin checker`). Passed on
-/// to our own cargo, some of them reach build scripts that watch them (ring's watches
-/// CARGO_MANIFEST_DIR and OUT_DIR), so the dependency would be rebuilt each time one goes from
-/// `cargo run` to a plain `cargo` call and back: a minute per verdict instead of
-/// seconds.
-fn set_by_cargo_run(name: &str) -> bool {
-    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CFG_"]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-        || matches!(
-            name,
-            "CARGO_CRATE_NAME"
-                | "CARGO_BIN_NAME"
-                | "CARGO_PRIMARY_PACKAGE"
-                | "CARGO_RUSTC_CURRENT_DIR"
-                | "OUT_DIR"
-        )
-}
-
-/// The cargo to call (the one running us when started by `cargo run`), with the
-/// variables `cargo run` set for us removed.
-fn cargo_command() -> Command {
-    let program = std::env::var_os("CARGO")
+/// The cargo to call: the one running us when started by `cargo run`.
+fn cargo_program() -> PathBuf {
+    std::env::var_os("CARGO")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("cargo"));
-    let mut cmd = Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(set_by_cargo_run) {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
+        .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
 /// What compiling a check target produced.
@@ -191,72 +166,59 @@ pub enum Build {
     CompileError(String),
 }
 
-/// The first compiler error, with file:line, shortened for a terminal.
-fn describe_compiler_error(message: &serde_json::Value) -> String {
-    let text = message["message"].as_str().unwrap_or("error");
-    let code = message["code"]["code"]
-        .as_str()
-        .map(|c| format!("[{c}] "))
-        .unwrap_or_default();
-    let span = message["spans"].as_array().and_then(|spans| {
-        spans
-            .iter()
-            .find(|s| s["is_primary"].as_bool() == Some(true))
-            .or_else(|| spans.first())
-    });
-    let location = span
-        .map(|s| {
-            let file =
-                se05::io::fsutil::display_source_path(s["file_name"].as_str().unwrap_or("?"));
-            format!("{file}:{}:{}", s["line_start"], s["column_start"])
-        })
-        .unwrap_or_default();
-    let rendered = message["rendered"].as_str().unwrap_or("");
-    let excerpt: Vec<&str> = rendered.lines().skip(1).take(12).collect();
-    format!(
-        "error{code}: {text}\n  --> {location}\n{}",
-        excerpt.join("\n")
-    )
-}
-
-/// Compiles the check target `target` (an exercise's slug, or `final_stage`).
+/// Compiles the check target `target` (an exercise's slug, or `final_stage`). Cargo
+/// gets only the allowed part of our environment ([`crate::cargo_env`]); with
+/// `cfg.confine_build` it runs in the sandbox ([`crate::confined_build`]).
 pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
-    let mut cmd = cargo_command();
-    cmd.arg("test")
-        .arg("--manifest-path")
-        .arg(cfg.root.join("Cargo.toml"))
-        .args(["--test", target, "--no-run", "--message-format=json"])
-        .current_dir(&cfg.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut args: Vec<std::ffi::OsString> = vec!["test".into(), "--manifest-path".into()];
+    args.push(cfg.root.join("Cargo.toml").into());
+    for a in ["--test", target, "--no-run", "--message-format=json"] {
+        args.push(a.into());
+    }
     if cfg.solutions {
-        cmd.args(["--features", "solutions"]);
+        args.extend(["--features".into(), "solutions".into()]);
     }
     if let Some(dir) = &cfg.target_dir {
-        cmd.arg("--target-dir").arg(dir);
+        args.extend(["--target-dir".into(), dir.clone().into()]);
     }
-    let mut child = cmd
-        .spawn()
-        .context("cannot start cargo: is the Rust toolchain installed and on PATH?")?;
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let stderr_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
+    let target_dir = cfg.target_dir.clone().unwrap_or_else(|| {
+        let from_env = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
+        cfg.root.join(from_env.unwrap_or_else(|| "target".into()))
     });
+    let env = crate::cargo_env::allowed();
+    let (success, stdout, stderr) = if cfg.confine_build {
+        args.push("--offline".into());
+        let ran = crate::confined_build::run(&cargo_program(), &args, env, &cfg.root, &target_dir)?;
+        (ran.success, ran.stdout, ran.stderr_tail)
+    } else {
+        let out = Command::new(cargo_program())
+            .args(&args)
+            .env_clear()
+            .envs(env)
+            .current_dir(&cfg.root)
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot start cargo: is the Rust toolchain installed and on PATH?")?;
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
     let mut executable = None;
     let mut first_error = None;
-    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
-        let line = line.unwrap_or_default();
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         match msg["reason"].as_str() {
             Some("compiler-message")
                 if msg["message"]["level"] == "error" && first_error.is_none() =>
             {
-                first_error = Some(describe_compiler_error(&msg["message"]));
+                first_error = Some(crate::compile_error::describe(
+                    &msg["message"],
+                    cfg.solutions,
+                ));
             }
             Some("compiler-artifact") if msg["target"]["name"] == target => {
                 if let Some(exe) = msg["executable"].as_str() {
@@ -266,13 +228,11 @@ pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
             _ => {}
         }
     }
-    let status = child.wait().context("cargo did not finish")?;
-    let stderr_text = stderr_thread.join().unwrap_or_default();
-    match (status.success(), executable, first_error) {
+    match (success, executable, first_error) {
         (true, Some(exe), _) => Ok(Build::Executable(exe)),
         (_, _, Some(err)) => Ok(Build::CompileError(err)),
         _ => {
-            let tail: Vec<&str> = stderr_text
+            let tail: Vec<&str> = stderr
                 .lines()
                 .rev()
                 .take(15)
@@ -280,9 +240,11 @@ pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
                 .into_iter()
                 .rev()
                 .collect();
+            // Paths relative to the tree: never the build machine's own.
+            let root = cfg.root.display().to_string();
             Ok(Build::CompileError(format!(
                 "cargo failed before compiling the exercise:\n{}",
-                tail.join("\n")
+                tail.join("\n").replace(&root, ".")
             )))
         }
     }
@@ -622,30 +584,4 @@ pub fn grade_all(
         results.push(result);
     }
     results
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn variables_of_cargo_run_are_not_passed_on() {
-        for name in [
-            "CARGO_MANIFEST_DIR",
-            "CARGO_PKG_VERSION",
-            "OUT_DIR",
-            "CARGO_CFG_TARGET_OS",
-        ] {
-            assert!(set_by_cargo_run(name), "{name}");
-        }
-        // What the user set for cargo itself stays.
-        for name in [
-            "CARGO_HOME",
-            "CARGO_TARGET_DIR",
-            "CARGO_TERM_COLOR",
-            "LIBTORCH",
-        ] {
-            assert!(!set_by_cargo_run(name), "{name}");
-        }
-    }
 }

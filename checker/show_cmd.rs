@@ -177,6 +177,7 @@ mod tests {
             seed: None,
             trust_flagged: false,
             policy: true,
+            confine_build: false,
         };
         let err = run(&cfg, 2, false).unwrap_err().to_string();
         assert!(err.contains("no picture for exercise 2"), "{err}");

@@ -1,15 +1,15 @@
 //! `checker grade SUBMISSION_DIR...`: grades students' forks without trusting them.
 //!
 //! Only the exercise files named in the registry (`exercises/<slug>.rs`) are taken
-//! from a submission. They go into a pristine copy of this repository (the
-//! instructor's: checks, snapshots, the checker and Cargo.toml as shipped), which is
-//! graded with the usual runner and per-exercise time limits. Whatever else the fork
-//! changed is listed as a warning and has no effect. The copy lives in a fixed place
-//! per target folder and is refreshed file by file, so cargo rebuilds only what
-//! changed between submissions.
+//! from a submission, as bytes of plain files (`fork.rs`: no link on the way). They go
+//! into the grading copy (`grading_copy.rs`: the instructor's checks, snapshots,
+//! library and checker, nothing instructor-only, outside the instructor's checkout),
+//! which is graded with the usual runner and per-exercise time limits. Whatever else
+//! the fork changed is listed as a warning and has no effect.
 //!
 //! Output, in `--out DIR`: `gradebook.csv` (one row per submission) and
 //! `<submission>.json` (the se05-report/1 report plus a `submission` object).
+use crate::grading_copy::{self, GradingCopy};
 use crate::report::Report;
 use crate::runner::{self, ExerciseResult, RunConfig};
 use crate::ui;
@@ -17,9 +17,7 @@ use anyhow::Context;
 use colored::Colorize;
 use se05::grading::progress::{Progress, QuizRecord};
 use se05::grading::registry::{self, EXERCISES};
-use se05::io::fsutil::LOCAL_TOP_FOLDERS;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -33,68 +31,6 @@ pub struct GradeArgs {
     pub trust_flagged: bool,
 }
 
-/// The files of a folder, as paths relative to it with `/` separators: git's view
-/// (tracked and untracked, not ignored) in a git checkout, else every file outside
-/// the ignored folders.
-pub fn file_set(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
-    if dir.join(".git").exists() {
-        let out = std::process::Command::new("git")
-            .args([
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ])
-            .current_dir(dir)
-            .stderr(std::process::Stdio::null())
-            .output();
-        if let Ok(out) = out {
-            if out.status.success() {
-                return Ok(out
-                    .stdout
-                    .split(|b| *b == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .filter(|p| !ignored(p) && dir.join(p).symlink_metadata().is_ok())
-                    .collect());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(dir, dir, &mut out)?;
-    Ok(out)
-}
-
-fn ignored(rel: &str) -> bool {
-    let top = rel.split('/').next().unwrap_or("");
-    LOCAL_TOP_FOLDERS.contains(&top) || rel.split('/').any(|c| c == ".git") || rel.ends_with(".tmp")
-}
-
-fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<String>) -> anyhow::Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry?;
-        let path = entry.path();
-        let rel = path
-            .strip_prefix(base)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if ignored(&rel) {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk(base, &path, out)?;
-        } else {
-            out.insert(rel);
-        }
-    }
-    Ok(())
-}
-
 /// The content of a file, or the target of a symbolic link (never followed).
 fn content(path: &Path) -> Option<Vec<u8>> {
     let meta = path.symlink_metadata().ok()?;
@@ -104,132 +40,6 @@ fn content(path: &Path) -> Option<Vec<u8>> {
     } else {
         std::fs::read(path).ok()
     }
-}
-
-fn is_exercise_file(rel: &str) -> bool {
-    EXERCISES.iter().any(|e| e.exercise_file() == rel)
-}
-
-/// Writes `bytes` to `path` only when they differ from what is there, so that
-/// cargo's freshness checks (file times) see only real changes. True when written.
-fn sync_file(path: &Path, bytes: &[u8]) -> anyhow::Result<bool> {
-    if let Ok(meta) = path.symlink_metadata() {
-        if meta.file_type().is_symlink() || meta.is_dir() {
-            remove(path)?;
-        } else if std::fs::read(path).ok().as_deref() == Some(bytes) {
-            return Ok(false);
-        }
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(true)
-}
-
-fn remove(path: &Path) -> anyhow::Result<()> {
-    let meta = path.symlink_metadata()?;
-    if meta.is_dir() {
-        std::fs::remove_dir_all(path)?;
-    } else {
-        std::fs::remove_file(path)?;
-    }
-    Ok(())
-}
-
-/// The pristine tree: this repository's files (less solutions/ and the exercise
-/// files, which each submission supplies), libtorch linked in.
-struct Tree {
-    dir: PathBuf,
-    files: BTreeSet<String>,
-}
-
-impl Tree {
-    fn new(dir: PathBuf, root_files: &BTreeSet<String>) -> Tree {
-        let files = root_files
-            .iter()
-            .filter(|f| !f.starts_with("solutions/") && !is_exercise_file(f))
-            .cloned()
-            .collect();
-        Tree { dir, files }
-    }
-
-    /// Makes the tree equal to `root`'s files again: copies what differs, removes
-    /// what is not the instructor's (a submission's code may have written files).
-    /// Returns what it had to put right.
-    fn refresh(&self, root: &Path) -> anyhow::Result<Vec<String>> {
-        std::fs::create_dir_all(&self.dir)?;
-        let mut fixed = Vec::new();
-        for rel in &self.files {
-            let mut bytes = std::fs::read(root.join(rel))
-                .with_context(|| format!("cannot read {}", root.join(rel).display()))?;
-            if rel == "Cargo.toml" {
-                bytes = tag_version(&String::from_utf8_lossy(&bytes), "grade").into_bytes();
-            }
-            if sync_file(&self.dir.join(rel), &bytes)? {
-                fixed.push(rel.clone());
-            }
-        }
-        let mut present = BTreeSet::new();
-        walk(&self.dir, &self.dir, &mut present)?;
-        for rel in present {
-            if !self.files.contains(&rel) && !is_exercise_file(&rel) {
-                remove(&self.dir.join(&rel))?;
-                fixed.push(rel);
-            }
-        }
-        let link = self.dir.join(".libtorch");
-        if let Ok(libtorch) = root.join(".libtorch").canonicalize() {
-            if std::fs::read_link(&link).ok().as_deref() != Some(libtorch.as_path()) {
-                if link.symlink_metadata().is_ok() {
-                    remove(&link)?;
-                }
-                std::os::unix::fs::symlink(&libtorch, &link)?;
-            }
-        }
-        Ok(fixed)
-    }
-}
-
-/// Cargo.toml with `-tag` added to the package's version. Cargo names a package's
-/// build outputs without its folder, so every copy of this repository building in
-/// one target folder would share (and overwrite) the same test executables and
-/// freshness records; another version gives the copy its own.
-pub fn tag_version(toml: &str, tag: &str) -> String {
-    let mut in_package = false;
-    let mut done = false;
-    let mut out = String::with_capacity(toml.len() + tag.len() + 1);
-    for line in toml.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('[') {
-            in_package = trimmed.starts_with("[package]");
-        }
-        if in_package && !done && trimmed.starts_with("version") {
-            if let (Some(first), Some(last)) = (line.find('"'), line.rfind('"')) {
-                if last > first {
-                    out.push_str(&line[..last]);
-                    out.push('-');
-                    out.push_str(tag);
-                    out.push_str(&line[last..]);
-                    done = true;
-                    continue;
-                }
-            }
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-/// Where the pristine tree lives for a target folder: outside the repository (no
-/// cargo workspace above it), the same path each time (cargo reuses its builds).
-fn work_dir(target_dir: &Path) -> PathBuf {
-    let key = target_dir
-        .canonicalize()
-        .unwrap_or_else(|_| target_dir.to_path_buf());
-    let hash = Sha256::digest(key.to_string_lossy().as_bytes());
-    let short: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    std::env::temp_dir().join(format!("se05-grade-{short}"))
 }
 
 /// One graded submission.
@@ -356,21 +166,13 @@ fn install_exercises(
         // Notes only about the exercises graded.
         let mut notes_here = Vec::new();
         let rel = ex.exercise_file();
-        let path = fork.join(&rel);
-        let bytes = match path.symlink_metadata() {
-            Ok(meta) if meta.is_file() => Some(
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
-            ),
-            Ok(_) => {
+        // Taken as bytes only from a plain file with no link on its path.
+        let bytes = match crate::fork::read_plain(fork, &rel) {
+            Ok(bytes) => Some(bytes),
+            Err(refused) => {
                 notes_here.push(format!(
-                    "{rel} is not a plain file (a link or a folder): exercise {} graded as the untouched stub",
-                    ex.number
-                ));
-                None
-            }
-            Err(_) => {
-                notes_here.push(format!(
-                    "{rel} is missing: exercise {} graded as the untouched stub",
+                    "{}: exercise {} graded as the untouched stub",
+                    refused.describe(&rel),
                     ex.number
                 ));
                 None
@@ -384,13 +186,13 @@ fn install_exercises(
                 Err(e) => std::fs::read(root.join(&rel)).map_err(|_| e)?,
             },
         };
-        sync_file(&tree.join(&rel), &bytes)?;
+        grading_copy::sync_file(&tree.join(&rel), &bytes)?;
         if graded.contains(&ex.number) {
             notes.extend(notes_here);
         }
     }
     for rel in fork_files {
-        if rel.starts_with("exercises/") && !is_exercise_file(rel) {
+        if rel.starts_with("exercises/") && !grading_copy::is_exercise_file(rel) {
             notes.push(format!("{rel} is not an exercise file: ignored"));
         }
     }
@@ -398,17 +200,16 @@ fn install_exercises(
 }
 
 fn read_quizzes(fork: &Path, notes: &mut Vec<String>) -> Option<BTreeMap<u32, QuizRecord>> {
-    let path = fork.join(".se05").join("progress.json");
-    match path.symlink_metadata() {
-        Ok(meta) if meta.is_file() => {}
-        _ => return None,
-    }
-    match Progress::load(&path) {
+    const REL: &str = ".se05/progress.json";
+    let parsed = match crate::fork::read_plain(fork, REL) {
+        Err(crate::fork::Refused::Missing) => return None,
+        Err(refused) => Err(refused.describe(REL)),
+        Ok(bytes) => serde_json::from_slice::<Progress>(&bytes).map_err(|e| e.to_string()),
+    };
+    match parsed {
         Ok(p) => Some(p.quizzes),
         Err(e) => {
-            notes.push(format!(
-                ".se05/progress.json unreadable, quiz scores left out: {e:#}"
-            ));
+            notes.push(format!("{REL} unreadable, quiz scores left out: {e}"));
             None
         }
     }
@@ -594,7 +395,7 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
 struct Session {
     root: PathBuf,
     root_files: BTreeSet<String>,
-    tree: Tree,
+    tree: GradingCopy,
     current_release: crate::release::Record,
     cfg: RunConfig,
     graded_numbers: Vec<u32>,
@@ -614,7 +415,7 @@ impl Session {
         if std::env::var_os("LIBTORCH").is_none() && root.join(".libtorch").exists() {
             std::env::set_var("LIBTORCH", root.join(".libtorch"));
         }
-        let work = work_dir(&target_dir);
+        let work = grading_copy::location(&root, &target_dir)?;
         std::fs::create_dir_all(&work)?;
         let lock = std::fs::File::create(work.join("lock"))?;
         if lock.try_lock().is_err() {
@@ -624,8 +425,8 @@ impl Session {
             );
             lock.lock()?;
         }
-        let root_files = file_set(&root)?;
-        let tree = Tree::new(work.join("tree"), &root_files);
+        let root_files = se05::io::source_tree::source_files(&root)?;
+        let tree = GradingCopy::new(work.join("tree"), &root_files);
         // What a fork made today would hold: forks are compared with their own release.
         let current_release = crate::release::plan(&root)?.record;
         let cfg = RunConfig {
@@ -636,6 +437,7 @@ impl Session {
             seed: base.seed,
             trust_flagged: args.trust_flagged,
             policy: base.policy,
+            confine_build: true,
         };
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -676,7 +478,8 @@ impl Session {
             println!("  {} {why}", "error:".red().bold());
             Report::error(false, why, started)
         } else {
-            let fork_files = file_set(dir)?;
+            // Walked, not asked of git: the fork's git configuration is not ours.
+            let fork_files = se05::io::source_tree::walk_files(dir)?;
             changed = self.changes(dir, &fork_files, &mut notes);
             quizzes = read_quizzes(dir, &mut notes);
             self.tree.refresh(&self.root)?;
@@ -847,20 +650,6 @@ mod tests {
     }
 
     #[test]
-    fn the_copy_gets_a_version_of_its_own() {
-        let toml =
-            "[package]\nname = \"se05\"\nversion = \"0.1.0\"\n\n[dependencies]\nversion = \"1\"\n";
-        assert_eq!(
-            tag_version(toml, "grade"),
-            "[package]\nname = \"se05\"\nversion = \"0.1.0-grade\"\n\n[dependencies]\nversion = \"1\"\n"
-        );
-        assert!(
-            tag_version("[package]\nversion = \"0.1.0-fixture\"\n", "grade")
-                .contains("\"0.1.0-fixture-grade\"")
-        );
-    }
-
-    #[test]
     fn csv_quotes_only_when_needed() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
@@ -895,7 +684,7 @@ mod tests {
             .map(|(a, b)| (a.to_string(), b))
             .collect(),
         };
-        let files = file_set(d).unwrap();
+        let files = se05::io::source_tree::walk_files(d).unwrap();
         assert_eq!(
             changes_since_release(&record, d, &files),
             [
@@ -920,8 +709,8 @@ mod tests {
         }
         std::fs::write(a.path().join("Cargo.toml"), "[package]").unwrap();
         std::fs::write(b.path().join("extra.txt"), "new").unwrap();
-        let fa = file_set(a.path()).unwrap();
-        let fb = file_set(b.path()).unwrap();
+        let fa = se05::io::source_tree::walk_files(a.path()).unwrap();
+        let fb = se05::io::source_tree::walk_files(b.path()).unwrap();
         assert!(!fa.iter().any(|f| f.starts_with("target")), "{fa:?}");
         let changes = outside_changes(a.path(), &fa, b.path(), &fb);
         assert_eq!(

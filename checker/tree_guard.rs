@@ -16,12 +16,12 @@ pub struct TreeGuard {
 }
 
 impl TreeGuard {
-    /// Reads every source file of `root` (see [`crate::submissions::file_set`]).
+    /// Reads every source file of `root` (see [`se05::io::source_tree::source_files`]).
     pub fn capture(root: &Path) -> anyhow::Result<TreeGuard> {
         let mut files = BTreeMap::new();
         // The student's own exercise files are theirs to edit, even during a run
         // (`checker watch`); what they say was compiled before the run started.
-        for rel in crate::submissions::file_set(root)?
+        for rel in se05::io::source_tree::source_files(root)?
             .into_iter()
             .filter(|r| !r.starts_with("exercises/"))
         {
@@ -38,7 +38,7 @@ impl TreeGuard {
     /// Files that differ from the capture (changed, removed or added), after putting
     /// each back as it was. Cargo may bring `Cargo.lock` up to date: not counted.
     pub fn restore_changes(&self) -> anyhow::Result<Vec<String>> {
-        let now = crate::submissions::file_set(&self.root)?;
+        let now = se05::io::source_tree::source_files(&self.root)?;
         let mut changed = Vec::new();
         for (rel, bytes) in &self.files {
             let path = self.root.join(rel);

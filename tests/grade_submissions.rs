@@ -270,3 +270,69 @@ fn forks_are_graded_on_their_exercise_files_only() {
     assert!(stdout.contains("have no effect on the grade"), "{stdout}");
     let _ = ROOT;
 }
+
+/// The wall behind the policy: with the policy off, an exercise file that names a
+/// file of the instructor's checkout at compile time (`include_str!` of an absolute
+/// path) still cannot read it, since `checker grade` compiles in the sandbox with
+/// reads limited to the grading copy, the toolchain, libtorch and the system; the
+/// report quotes none of that file.
+#[test]
+fn the_build_reads_nothing_outside_the_grading_copy() {
+    let instructor = tree::stable_copy("grade-instructor-wall");
+    let base = tempfile::tempdir().unwrap();
+    let solution = instructor.join("solutions/ex06_double_conv.rs");
+    let fork = submission(base.path(), &instructor, "includes_the_solution", |d| {
+        let stub = std::fs::read_to_string(d.join("exercises/ex06_double_conv.rs")).unwrap();
+        let attack = format!(
+            "{stub}\npub const LEAK: &str = include_str!({:?});\n",
+            solution.display().to_string()
+        );
+        put_bytes(&d.join("exercises/ex06_double_conv.rs"), attack.as_bytes());
+    });
+    // A near-solution of the instructor's test fixtures, a path inside the tree: the
+    // grading copy has no tests/ folder.
+    let near = submission(base.path(), &instructor, "borrows_a_fixture", |d| {
+        let attack = "#[path = \"../tests/fixtures/release/ex06_visible_only.rs\"]\nmod near;\npub use near::*;\n";
+        put_bytes(&d.join("exercises/ex06_double_conv.rs"), attack.as_bytes());
+    });
+    let out = base.path().join("out");
+    let run = tree::checker()
+        .arg("--root")
+        .arg(&instructor)
+        .arg("--target-dir")
+        .arg(tree::target_dir())
+        .args(["--no-policy", "grade", "--exercises", "6", "--out"])
+        .arg(&out)
+        .args([&fork, &near])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let report = std::fs::read_to_string(out.join("includes_the_solution.json"))
+        .unwrap_or_else(|_| panic!("no report:\n{stdout}"));
+    let json: Value = serde_json::from_str(&report).unwrap();
+    let ex = &json["exercises"][0];
+    assert_eq!(ex["status"], "compile_error", "{json:#}");
+    assert_eq!(json["points_earned"], 0, "{json:#}");
+    let message = ex["message"].as_str().unwrap();
+    assert!(message.contains("Permission denied"), "{message}");
+    let borrowed: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("borrows_a_fixture.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        borrowed["exercises"][0]["status"], "compile_error",
+        "{borrowed:#}"
+    );
+    assert_eq!(borrowed["points_earned"], 0, "{borrowed:#}");
+    // Not one line of the solution's code reached the report or the terminal.
+    let text = std::fs::read_to_string(&solution).unwrap();
+    for line in text.lines().map(str::trim).filter(|l| l.len() >= 24) {
+        assert!(
+            !report.contains(line),
+            "the report quotes the solution: {line}"
+        );
+        assert!(
+            !stdout.contains(line),
+            "the output quotes the solution: {line}"
+        );
+    }
+}

@@ -296,3 +296,39 @@ fn classroom_and_grade_keep_forgeries_at_zero() {
     assert!(points[2].parse::<u32>().unwrap() <= 5, "{csv}");
     assert_untouched(Path::new(ROOT), &before, "grade of writes_grading_tree");
 }
+
+/// What rustc could read from the environment at compile time (`option_env!`, which
+/// the policy allows): the build gets an allow-list, so a secret of the checker's
+/// environment, the seed variable and the working folder are not there.
+#[test]
+fn the_build_environment_holds_no_secret() {
+    let (_turn, tree) = attack_tree();
+    tree::put(
+        &tree,
+        "exercises/ex06_double_conv.rs",
+        "tests/fixtures/attacks/ex06_reads_build_env.rs",
+    );
+    let report = tree.join("env-report.json");
+    let out = tree::checker()
+        .arg("--root")
+        .arg(&tree)
+        .arg("--target-dir")
+        .arg(target_dir())
+        .arg("--json")
+        .arg(&report)
+        .arg("6")
+        .env("SE05_PROGRESS", tree.join(".se05/progress.json"))
+        .env("SE05_TEST_SECRET", "hunter2-do-not-leak")
+        .env("SE05_SEED", "12345")
+        .env("PWD", &tree)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|_| panic!("no report:\n{}", String::from_utf8_lossy(&out.stderr)));
+    let _ = std::fs::remove_file(&report);
+    assert!(
+        text.contains("leaked: secret=None seed=None pwd=None"),
+        "the panic should show what the build saw:\n{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+}

@@ -53,22 +53,6 @@ pub fn display_source_path(file: &str) -> &str {
     file
 }
 
-/// Top-level folders of a checkout that are never part of the workshop's sources
-/// (git, build outputs, environments, local data and results): `checker grade` and
-/// the tests' copies of the tree neither compare nor copy them.
-pub const LOCAL_TOP_FOLDERS: &[&str] = &[
-    ".git",
-    "target",
-    ".venv",
-    ".libtorch",
-    ".se05",
-    ".device",
-    "datasets",
-    "my_models",
-    "results",
-    "weights",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,3 +5,5 @@ pub mod checkpoint;
 pub mod download;
 pub mod fsutil;
 pub mod isic_fetch;
+pub mod manifest;
+pub mod source_tree;

@@ -145,10 +145,17 @@ pub struct Spec {
     pub args: Vec<OsString>,
     /// Set on top of the inherited environment (after `TMPDIR`, so they can replace it).
     pub env: Vec<(OsString, OsString)>,
+    /// Start from this process's environment (default); `false`: from an empty one,
+    /// so that only `TMPDIR` and [`Spec::env`] reach the program.
+    pub inherit_env: bool,
     pub cwd: PathBuf,
     /// The folders the program may write beneath (they must exist); everything else
     /// is read-only. The first one becomes `TMPDIR`.
     pub writable: Vec<PathBuf>,
+    /// When set, the program may read and execute only beneath these paths (and the
+    /// writable folders); `None`: everywhere. Paths that do not exist are skipped.
+    /// [`system_paths`] lists what any program needs from the operating system.
+    pub readable: Option<Vec<PathBuf>>,
     pub limits: Limits,
     /// Try the user/PID/network namespaces (default). `false` takes the fallback
     /// directly; meant for tests and for debugging.
@@ -168,14 +175,29 @@ impl Spec {
             program: program.into(),
             args: Vec::new(),
             env: Vec::new(),
+            inherit_env: true,
             cwd: cwd.into(),
             writable: Vec::new(),
+            readable: None,
             limits: Limits::default(),
             namespaces: true,
             stdin: None,
             echo_bytes: 0,
         }
     }
+}
+
+/// The operating system's folders that programs read: libraries, executables,
+/// configuration, `/proc`, `/dev`. Not the home folders, not `/tmp`, not `/work`.
+pub fn system_paths() -> Vec<PathBuf> {
+    [
+        "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt", "/proc",
+        "/sys", "/dev", "/run",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .filter(|p| p.exists())
+    .collect()
 }
 
 /// How the program ended.
@@ -355,7 +377,7 @@ fn run_once(
             bail!("sandbox: writable folder {} does not exist", dir.display());
         }
     }
-    let ruleset = landlock_ruleset(&spec.writable)?;
+    let ruleset = landlock_ruleset(&spec.writable, spec.readable.as_deref())?;
     if ruleset.is_none() && !warnings.iter().any(|w| w.contains("Landlock")) {
         warnings.push(
             "sandbox: Landlock is not available on this kernel: the program can write \

@@ -103,7 +103,11 @@ pub(super) fn build_plan(
     for arg in &spec.args {
         argv.push(cstring(arg.as_bytes(), "an argument")?);
     }
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut env: Vec<(OsString, OsString)> = if spec.inherit_env {
+        std::env::vars_os().collect()
+    } else {
+        Vec::new()
+    };
     let mut set = |name: &OsStr, value: &OsStr| {
         env.retain(|(n, _)| n != name);
         env.push((name.to_os_string(), value.to_os_string()));

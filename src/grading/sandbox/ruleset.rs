@@ -1,5 +1,6 @@
-//! The Landlock ruleset: read and execute everywhere, write only beneath the
-//! writable folders, no TCP, no signals outside the sandbox (where the ABI has them).
+//! The Landlock ruleset: read and execute everywhere (or only beneath the readable
+//! paths, when given), write only beneath the writable folders, no TCP, no signals
+//! outside the sandbox (where the ABI has them).
 use super::*;
 
 pub(super) fn landlock_abi() -> i32 {
@@ -21,7 +22,10 @@ pub(super) fn landlock_abi() -> i32 {
 
 /// Builds the Landlock ruleset in the caller; only `landlock_restrict_self` runs in the
 /// program's process. `None` when the kernel has no Landlock.
-pub(super) fn landlock_ruleset(writable: &[PathBuf]) -> anyhow::Result<Option<OwnedFd>> {
+pub(super) fn landlock_ruleset(
+    writable: &[PathBuf],
+    readable: Option<&[PathBuf]>,
+) -> anyhow::Result<Option<OwnedFd>> {
     use landlock::{
         Access, AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
         Scope, ABI,
@@ -34,11 +38,14 @@ pub(super) fn landlock_ruleset(writable: &[PathBuf]) -> anyhow::Result<Option<Ow
         .handle_access(AccessFs::from_all(abi))?
         .handle_access(AccessNet::from_all(abi))?
         .scope(Scope::from_all(abi))?
-        .create()?
-        .add_rule(PathBeneath::new(
-            PathFd::new("/")?,
-            AccessFs::from_read(abi),
-        ))?;
+        .create()?;
+    let everywhere = [PathBuf::from("/")];
+    for dir in readable.unwrap_or(&everywhere) {
+        // A path the machine does not have (e.g. /lib32) is nothing to allow.
+        if let Ok(fd) = PathFd::new(dir) {
+            ruleset = ruleset.add_rule(PathBeneath::new(fd, AccessFs::from_read(abi)))?;
+        }
+    }
     for dir in writable {
         let fd = PathFd::new(dir)
             .with_context(|| format!("sandbox: writable folder {}", dir.display()))?;
