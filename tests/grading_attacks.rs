@@ -332,3 +332,19 @@ fn the_build_environment_holds_no_secret() {
     );
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[test]
+fn the_policy_check_refuses_an_invisible_character_before_compiling() {
+    // `#[path\u{200E}= "../solutions/..."]`: rustc reads U+200E as a space.
+    let (_turn, tree) = attack_tree();
+    let g = grade(&tree, "ex06_invisible_path.rs", &[]);
+    assert_eq!(g.points(), 0, "{:#}", g.report);
+    assert_eq!(g.status(), "compile_error", "{:#}", g.report);
+    let m = g.messages();
+    assert!(
+        m.contains("exercises/ex06_double_conv.rs:5")
+            && m.contains("U+200E (LEFT-TO-RIGHT MARK)")
+            && m.contains("invisible character"),
+        "{m}"
+    );
+}
