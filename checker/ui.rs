@@ -188,8 +188,9 @@ pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
         ),
         Status::CompileError if r.message.starts_with("not compiled:") => (
             "the workshop's policy check refused the file before compiling it: exercise files \
-             use only the workshop's library, tch and std's data types, and never start \
-             programs, touch files, use `unsafe` or borrow code through `#[path]`."
+             use only the workshop's library, tch and std's data types, are written in ASCII \
+             outside comments and strings, and never start programs, touch files, use \
+             `unsafe` or borrow code through `#[path]`."
                 .to_string(),
             format!("{place}: remove what the message names, then run the checker again."),
         ),
