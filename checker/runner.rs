@@ -160,6 +160,29 @@ fn cargo_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
+/// Downloads every package the lock of `root` names (a no-op when all are there):
+/// a confined build is offline, and a checker built alone fetched no test-only
+/// dependency. A failure is for the build to report, so it is only a warning.
+pub fn fetch_dependencies(root: &Path) {
+    let fetched = Command::new(cargo_program())
+        .arg("fetch")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .env_clear()
+        .envs(crate::cargo_env::allowed())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output();
+    match fetched {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => eprintln!(
+            "warning: `cargo fetch` failed; grading builds offline and may miss a package:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ),
+        Err(e) => eprintln!("warning: cannot run `cargo fetch`: {e}"),
+    }
+}
+
 /// What compiling a check target produced.
 pub enum Build {
     Executable(PathBuf),

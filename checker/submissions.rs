@@ -425,6 +425,7 @@ impl Session {
             );
             lock.lock()?;
         }
+        runner::fetch_dependencies(&root);
         let root_files = se05::io::source_tree::source_files(&root)?;
         let tree = GradingCopy::new(work.join("tree"), &root_files);
         // What a fork made today would hold: forks are compared with their own release.
