@@ -140,10 +140,18 @@ fn the_workflow_s_steps_grade_a_class_of_local_forks() {
         std::fs::remove_file(&file).unwrap();
         std::os::unix::fs::symlink(solutions.join("ex06_double_conv.rs"), &file).unwrap();
     });
+    // `#[path\u{200E}= ...]`: rustc reads the mark as a space; the policy refuses it.
+    fork(&forks, &instructor, "invisible_path", |d| {
+        put(
+            d,
+            "exercises/ex06_double_conv.rs",
+            "tests/fixtures/attacks/ex06_invisible_path.rs",
+        )
+    });
     let roster = temp.path().join("roster.txt");
     std::fs::write(
         &roster,
-        "# the class\nclass/honest\nclass/partial\nclass/linked_folder\nclass/linked_cwd\nclass/linked_file\nclass/gone\n",
+        "# the class\nclass/honest\nclass/partial\nclass/linked_folder\nclass/linked_cwd\nclass/linked_file\nclass/invisible_path\nclass/gone\n",
     )
     .unwrap();
 
@@ -216,7 +224,7 @@ fn the_workflow_s_steps_grade_a_class_of_local_forks() {
             .unwrap_or_else(|_| panic!("no report for {name}; gradebook:\n{book}"));
         serde_json::from_str(&text).unwrap()
     };
-    assert_eq!(rows.len(), 5, "{book}");
+    assert_eq!(rows.len(), 6, "{book}");
     assert!(
         !book.contains("SUSPICIOUS"),
         "an honest run was flagged:\n{book}"
@@ -230,12 +238,22 @@ fn the_workflow_s_steps_grade_a_class_of_local_forks() {
         honest["points_earned"].as_u64().unwrap() >= 10,
         "{honest:#}"
     );
-    for name in ["partial", "linked_folder", "linked_cwd", "linked_file"] {
+    for name in [
+        "partial",
+        "linked_folder",
+        "linked_cwd",
+        "linked_file",
+        "invisible_path",
+    ] {
         let r = report(&format!("class__{name}"));
         assert_eq!(r["points_earned"], 0, "{name} earned points:\n{r:#}");
         if name.starts_with("linked") {
             let notes = r["submission"]["notes"].to_string();
             assert!(notes.contains("symbolic link"), "{name}: {notes}");
+        }
+        if name == "invisible_path" {
+            assert_eq!(r["exercises"][0]["status"], "compile_error", "{r:#}");
+            assert!(r.to_string().contains("U+200E"), "{r:#}");
         }
     }
     std::fs::remove_dir_all(&out).unwrap();
