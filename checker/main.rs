@@ -8,6 +8,7 @@ mod confined_build;
 mod course;
 mod data_cmd;
 mod fork;
+mod github;
 mod grading_copy;
 mod hints;
 mod mistakes;
@@ -54,6 +55,10 @@ struct Cli {
     /// Also write a machine-readable report to FILE (schema in the README).
     #[arg(long, value_name = "FILE", global = true)]
     json: Option<PathBuf>,
+    /// Also print GitHub Actions annotations for failing checks and append a Markdown
+    /// summary to `$GITHUB_STEP_SUMMARY` (the Classroom workflow uses it).
+    #[arg(long)]
+    github: bool,
     /// With `all`: skip the final training stage that runs once every exercise passes.
     #[arg(long)]
     no_train: bool,
@@ -412,6 +417,9 @@ fn grade(cli: &Cli, cfg: &RunConfig) -> anyhow::Result<bool> {
                 "See a training batch from your split: cargo run --bin checker -- show 5 (also `show 1`, `show 4`)"
             )
         );
+    }
+    if cli.github {
+        github::report(&results, &numbers)?;
     }
     if cli.format == ReportFormat::Classroom {
         classroom::from_results(&results, &numbers, cfg.solutions).write(cli.json.as_deref())?;

@@ -4,10 +4,15 @@
 //! of the registry (regenerate it with `SE05_BLESS=1 cargo test --test classroom_format`).
 #[path = "fixtures/submissions/tree.rs"]
 mod tree;
+#[path = "support/workflow.rs"]
+mod workflow;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use se05::grading::registry::EXERCISES;
 use serde_json::Value;
 use std::path::Path;
+use std::process::Command;
 use tree::{put, ROOT};
 
 /// The runner result format: {"version": 1, "status", "max_score", "tests": [{"name",
@@ -180,6 +185,22 @@ fn validator_rejects_what_the_reporter_cannot_read() {
     assert!(validate(&v).is_err());
 }
 
+/// The runner result a reporter gets for an exercise that was not graded at all.
+fn not_graded(number: u32, points: u32, why: &str) -> String {
+    serde_json::json!({
+        "version": 1,
+        "status": "error",
+        "max_score": points,
+        "tests": [{"name": format!("Exercise {number}"), "status": "error", "score": 0,
+                   "message": why}],
+    })
+    .to_string()
+}
+
+const STEP_DID_NOT_REPORT: &str = "the checker did not report for this exercise (the set-up \
+or the build failed, the step ran out of time or the run was cancelled): see the log of the \
+workflow run";
+
 /// The workflow template, generated from the registry: one runner (step) per exercise
 /// so that each exercise's points weigh in, each check one test worth its points.
 fn workflow() -> String {
@@ -190,23 +211,33 @@ fn workflow() -> String {
 #
 # One runner (step) per exercise, so that each exercise's points weigh in. Each step
 # writes GitHub Classroom's runner result (`checker N --format classroom`: one test
-# per check, worth the check's points, so partial credit counts) as its `result`
-# output, base64-encoded, which is what the reporter reads. The command-grader
-# action would give all or nothing per exercise (exit status 0 or not). Points are
-# those of the visible checks; hidden checks are graded by the instructor.
+# per check, worth the check's points, so partial credit counts) under $RUNNER_TEMP
+# (never a file of the repository, which a student could commit) and hands it to the
+# reporter, base64-encoded, as its `result` output. A step that did not run or was
+# stopped still has a result: the reporter's environment falls back to an "error,
+# 0 points" result for it, so one exercise never costs the whole grade. `--github`
+# puts each failing check's message on the Actions page and in the job summary.
+# Points are those of the visible checks; hidden checks are graded by the instructor
+# (`checker grade`). The job runs only in a student's repository (made by `checker
+# release`: it has RELEASE.json), not in the template repository itself.
+# Do not add tests in GitHub Classroom's web editor: it rewrites this file.
 name: Autograding Tests
 "on":
-  - push
-  - repository_dispatch
-  - workflow_dispatch
+  push:
+  repository_dispatch:
+  workflow_dispatch:
 permissions:
   checks: write
   actions: read
   contents: read
+# Pushes in quick succession are graded one after another, each to the end.
+concurrency:
+  group: autograding-${{ github.ref }}
+  cancel-in-progress: false
 jobs:
   run-autograding-tests:
     runs-on: ubuntu-latest
-    if: github.actor != 'github-classroom[bot]'
+    if: github.actor != 'github-classroom[bot]' && !github.event.repository.is_template
     timeout-minutes: 90
     env:
       CARGO_TERM_COLOR: never
@@ -214,13 +245,25 @@ jobs:
     steps:
       - name: Checkout code
         uses: actions/checkout@v4
-      - name: Cache the Python environment with libtorch (setup.sh)
-        uses: actions/cache@v4
+      - name: Is this a student's repository?
+        id: repo
+        run: |
+          if [ -f RELEASE.json ]; then
+            echo "grade=yes" >> "$GITHUB_OUTPUT"
+          else
+            echo "No RELEASE.json: not a repository made by checker release, nothing to grade here."
+          fi
+      - name: Restore the Python environment with libtorch
+        id: venv
+        if: steps.repo.outputs.grade == 'yes'
+        uses: actions/cache/restore@v4
         with:
           path: .venv
           key: venv-${{ runner.os }}-${{ hashFiles('setup.sh') }}
-      - name: Cache cargo downloads and builds
-        uses: actions/cache@v4
+      - name: Restore cargo's downloads and the build of the dependencies
+        id: cargo
+        if: steps.repo.outputs.grade == 'yes'
+        uses: actions/cache/restore@v4
         with:
           path: |
             ~/.cargo/registry
@@ -228,41 +271,106 @@ jobs:
             target
           key: cargo-${{ runner.os }}-${{ hashFiles('Cargo.lock') }}
           restore-keys: cargo-${{ runner.os }}-
-      - name: Set up libtorch (once; cached afterwards)
+      - name: Set up libtorch
+        id: setup
+        if: steps.repo.outputs.grade == 'yes'
         run: ./setup.sh
+      # Saved right away, whatever the grades: the reporter fails the job whenever an
+      # exercise is unfinished, and a cache saved only on success would never be.
+      - name: Save the Python environment
+        if: always() && steps.setup.outcome == 'success' && steps.venv.outputs.cache-hit != 'true'
+        uses: actions/cache/save@v4
+        with:
+          path: .venv
+          key: venv-${{ runner.os }}-${{ hashFiles('setup.sh') }}
       - name: Build the checker
+        id: build
+        if: steps.setup.outcome == 'success'
         run: cargo build --bin checker
+      - name: Save cargo's downloads and the build
+        if: always() && steps.build.outcome == 'success' && steps.cargo.outputs.cache-hit != 'true'
+        uses: actions/cache/save@v4
+        with:
+          path: |
+            ~/.cargo/registry
+            ~/.cargo/git
+            target
+          key: cargo-${{ runner.os }}-${{ hashFiles('Cargo.lock') }}
 "#,
     );
     for ex in EXERCISES {
         let id = format!("ex{:02}", ex.number);
+        // What the student's checker can award: the hidden checks' points are the
+        // instructor's (`checker grade`).
+        let points = ex.visible_points();
         out.push_str(&format!(
             r#"      - name: "Exercise {n}: {title} ({points} points)"
         id: {id}
+        if: steps.build.outcome == 'success'
         timeout-minutes: 20
         run: |
-          cargo run --quiet --bin checker -- {n} --format classroom --json {id}.json || true
-          [ -s {id}.json ] || echo '{{"version":1,"status":"error","max_score":{points},"tests":[{{"name":"Exercise {n}","status":"error","score":0,"message":"the checker did not run; see the log of this step"}}]}}' > {id}.json
-          echo "result=$(base64 -w0 {id}.json)" >> "$GITHUB_OUTPUT"
+          result="$RUNNER_TEMP/{id}.json"
+          rm -f "$result"
+          cargo run --quiet --bin checker -- {n} --format classroom --json "$result" --github || true
+          [ -s "$result" ] || echo '{fallback}' > "$result"
+          echo "result=$(base64 -w0 "$result")" >> "$GITHUB_OUTPUT"
 "#,
             n = ex.number,
             title = ex.title,
-            // What the student's checker can award: the hidden checks' points are
-            // the instructor's (`checker grade`).
-            points = ex.visible_points(),
+            fallback = not_graded(
+                ex.number,
+                points,
+                "the checker stopped before it wrote a result: see the log of this step"
+            ),
         ));
     }
     out.push_str(
-        r#"      - name: Autograding Reporter
-        if: always()
+        r#"      - name: Say which exercises were not graded, and why
+        if: always() && steps.repo.outputs.grade == 'yes'
+        env:
+          SETUP: ${{ steps.setup.outcome }}
+          BUILD: ${{ steps.build.outcome }}
+"#,
+    );
+    for ex in EXERCISES {
+        out.push_str(&format!(
+            "          EX{:02}: ${{{{ steps.ex{:02}.outcome }}}}\n",
+            ex.number, ex.number
+        ));
+    }
+    out.push_str(
+        r#"        run: |
+          {
+            for n in"#,
+    );
+    for ex in EXERCISES {
+        out.push_str(&format!(" {:02}", ex.number));
+    }
+    out.push_str(
+        r#"; do
+              var="EX$n"
+              case "${!var}" in
+                success) ;;
+                skipped) echo "- Exercise $((10#$n)): not graded, its step was skipped (set-up: $SETUP, build: $BUILD): 0 points recorded" ;;
+                *) echo "- Exercise $((10#$n)): not graded, its step ended with '${!var}' (time limit or cancellation): 0 points recorded" ;;
+              esac
+            done
+          } | tee -a "$GITHUB_STEP_SUMMARY"
+      - name: Autograding Reporter
+        if: always() && steps.repo.outputs.grade == 'yes'
         uses: classroom-resources/autograding-grading-reporter@v1
         env:
 "#,
     );
     for ex in EXERCISES {
         let id = format!("ex{:02}", ex.number);
+        let fallback = BASE64.encode(not_graded(
+            ex.number,
+            ex.visible_points(),
+            STEP_DID_NOT_REPORT,
+        ));
         out.push_str(&format!(
-            "          {}_RESULTS: \"${{{{ steps.{id}.outputs.result }}}}\"\n",
+            "          {}_RESULTS: \"${{{{ steps.{id}.outputs.result || '{fallback}' }}}}\"\n",
             id.to_uppercase()
         ));
     }
@@ -297,5 +405,181 @@ fn workflow_has_one_runner_per_exercise() {
         let json = line.split('\'').nth(1).unwrap();
         let v: Value = serde_json::from_str(json).unwrap();
         validate(&v).unwrap_or_else(|e| panic!("{e}: {json}"));
+    }
+}
+
+/// What the reporter does with the runners' results: for each runner named in
+/// `runners:`, the value its `<ID>_RESULTS` expression gives (the step's `result`
+/// output, or the fallback written after `||`), base64-decoded into a runner result.
+/// It throws on one it cannot decode, and then no grade is recorded at all.
+fn reporter_view(yaml: &str, outputs: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
+    let reporter = workflow::step(yaml, "- name: Autograding Reporter");
+    let runners = yaml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("runners: "))
+        .expect("the reporter names its runners");
+    runners
+        .split(',')
+        .map(|id| {
+            let name = format!("{}_RESULTS", id.to_uppercase());
+            let (_, expression) = reporter
+                .env
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("no {name} for the reporter"));
+            let fallback = expression
+                .split('\'')
+                .nth(1)
+                .unwrap_or_else(|| panic!("{name} has no fallback: {expression}"));
+            let encoded = outputs.get(id).map(String::as_str).unwrap_or(fallback);
+            let bytes = BASE64
+                .decode(encoded)
+                .unwrap_or_else(|e| panic!("{name} is not base64 ({e}): {encoded}"));
+            let result: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{name} is not JSON ({e})"));
+            validate(&result).unwrap_or_else(|e| panic!("{name}: {e}\n{result:#}"));
+            result
+        })
+        .collect()
+}
+
+/// The `result` a step wrote to its `$GITHUB_OUTPUT` file, if it got that far.
+fn output_of(file: &Path) -> Option<String> {
+    std::fs::read_to_string(file)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("result=").map(str::to_string))
+}
+
+fn score(result: &Value) -> u64 {
+    result["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["score"].as_u64().unwrap())
+        .sum()
+}
+
+/// The workflow's own exercise steps run here with stand-ins for GitHub's files
+/// (`$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, `$RUNNER_TEMP`) and for `cargo` (this
+/// build's checker): whatever happens to a step (it passes, fails, is skipped, the
+/// checker cannot run and a fake result was committed, it is killed), every runner
+/// has a result the reporter can decode, and a fake earns nothing.
+#[test]
+fn every_runner_has_a_result_whatever_happens_to_its_step() {
+    let t = tree::stable_copy("classroom-contract");
+    put(
+        &t,
+        "exercises/ex06_double_conv.rs",
+        "solutions/ex06_double_conv.rs",
+    );
+    put(
+        &t,
+        "exercises/ex10_dice_loss.rs",
+        "tests/fixtures/checker/ex10_wrong_formula.rs",
+    );
+    let temp = tempfile::tempdir().unwrap();
+    let runner_temp = temp.path().join("runner");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let summary = temp.path().join("summary.md");
+    let stand_ins = Path::new(ROOT).join("tests/fixtures/course");
+    let path = format!(
+        "{}:{}",
+        stand_ins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let yaml = workflow();
+    let mut outputs = std::collections::BTreeMap::new();
+    let run = |id: &str, checker: &str| {
+        let output = temp.path().join(format!("{id}.output"));
+        let step = workflow::step(&yaml, &format!("id: {id}"));
+        let env = [
+            ("PATH", path.clone()),
+            ("RUNNER_TEMP", runner_temp.display().to_string()),
+            ("GITHUB_OUTPUT", output.display().to_string()),
+            ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+            ("SE05_TEST_CHECKER", checker.to_string()),
+            ("SE05_TEST_REAL_CARGO", "cargo".to_string()),
+            (
+                "SE05_PROGRESS",
+                t.with_extension("contract-progress.json")
+                    .display()
+                    .to_string(),
+            ),
+        ];
+        (step, env, output)
+    };
+    let checker = env!("CARGO_BIN_EXE_checker");
+
+    // Passes: the reference of exercise 6.
+    let (step, env, output) = run("ex06", checker);
+    let out = step.run(&t, &env);
+    workflow::succeeded(&step, &out);
+    outputs.insert("ex06".to_string(), output_of(&output).unwrap());
+    // Fails: a wrong Dice formula, partial credit, its messages where students look.
+    let (step, env, output) = run("ex10", checker);
+    let out = step.run(&t, &env);
+    workflow::succeeded(&step, &out);
+    outputs.insert("ex10".to_string(), output_of(&output).unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("::error file=exercises/ex10_dice_loss.rs"),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("### Exercise 10: Dice loss"), "{md}");
+    assert!(md.contains("**Hint:**"), "{md}");
+    // The checker cannot run (say, a broken Cargo.toml), and the student committed a
+    // result with full marks, in the repository and where the step keeps its own.
+    let fake = not_graded(2, 6, "")
+        .replace("\"error\"", "\"pass\"")
+        .replace("\"score\":0", "\"score\":6");
+    std::fs::write(t.join("ex02.json"), &fake).unwrap();
+    std::fs::write(runner_temp.join("ex02.json"), &fake).unwrap();
+    let (step, env, output) = run("ex02", "/bin/false");
+    workflow::succeeded(&step, &step.run(&t, &env));
+    outputs.insert("ex02".to_string(), output_of(&output).unwrap());
+    std::fs::remove_file(t.join("ex02.json")).unwrap();
+    // Killed at its time limit: the checker hangs, the step is stopped midway.
+    let hang = temp.path().join("hang");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (step, env, output) = run("ex03", hang.to_str().unwrap());
+    let mut cmd = step.command(&t, &env);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // As GitHub stops a step: the whole process group.
+    let group = format!("-{}", child.id());
+    Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    assert_eq!(output_of(&output), None, "a killed step wrote no output");
+    // Every other step was skipped (the build failed, say): no output at all.
+
+    let results = reporter_view(&yaml, &outputs);
+    assert_eq!(results.len(), EXERCISES.len());
+    let by_number = |n: usize| {
+        &results[EXERCISES
+            .iter()
+            .position(|e| e.number as usize == n)
+            .unwrap()]
+    };
+    assert_eq!(
+        score(by_number(6)),
+        by_number(6)["max_score"].as_u64().unwrap()
+    );
+    let ex10 = score(by_number(10));
+    assert!(ex10 > 0 && ex10 < 10, "{:#}", by_number(10));
+    for n in [1, 2, 3, 4, 5, 7, 8, 9, 11] {
+        let r = by_number(n);
+        assert_eq!(score(r), 0, "exercise {n}: {r:#}");
+        let max = EXERCISES[n - 1].visible_points() as u64;
+        assert_eq!(
+            r["max_score"], max,
+            "exercise {n}: a result worth its points"
+        );
     }
 }

@@ -6,91 +6,15 @@
 //! flagged for what cargo does; the token never lands in a fork's `.git/config`.
 #[path = "fixtures/submissions/tree.rs"]
 mod tree;
+#[path = "support/workflow.rs"]
+mod workflow;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tree::{put, ROOT};
 
 const WORKFLOW: &str = ".github/workflows/grade-course.yml";
 const TOKEN: &str = "ghp_notarealtokenbutasecretone";
-
-/// A step of the workflow: its `env:` entries and its `run:` script.
-struct Step {
-    env: Vec<(String, String)>,
-    script: String,
-}
-
-/// The step whose name starts with `name`, read from the workflow's text (the
-/// generator in checker/course.rs writes one `- name:` line per step).
-fn step(yaml: &str, name: &str) -> Step {
-    let lines: Vec<&str> = yaml.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| l.trim_start().starts_with(&format!("- name: {name}")))
-        .unwrap_or_else(|| panic!("no step `{name}` in {WORKFLOW}"));
-    let indent = lines[start].len() - lines[start].trim_start().len();
-    let body: Vec<&str> = lines[start + 1..]
-        .iter()
-        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
-        .copied()
-        .collect();
-    let block = |key: &str| -> Vec<&str> {
-        let Some(at) = body.iter().position(|l| l.trim_start().starts_with(key)) else {
-            return Vec::new();
-        };
-        let own = body[at].len() - body[at].trim_start().len();
-        body[at + 1..]
-            .iter()
-            .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > own)
-            .copied()
-            .collect()
-    };
-    let env = block("env:")
-        .iter()
-        .filter_map(|l| l.trim().split_once(": "))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let run = block("run: |");
-    let cut = run
-        .iter()
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    let script = run
-        .iter()
-        .map(|l| l.get(cut..).unwrap_or(""))
-        .collect::<Vec<_>>();
-    Step {
-        env,
-        script: script.join("\n") + "\n",
-    }
-}
-
-/// Runs a step's script as GitHub runs `run:` (bash -eo pipefail) in `cwd`, with the
-/// step's `env:` given the values GitHub would put in (`values` by name).
-fn run_step(s: &Step, cwd: &Path, values: &BTreeMap<&str, String>, extra: &[(&str, String)]) {
-    let mut cmd = Command::new("bash");
-    cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &s.script])
-        .current_dir(cwd);
-    for (name, expression) in &s.env {
-        let value = values
-            .get(name.as_str())
-            .unwrap_or_else(|| panic!("no test value for {name}: {expression}"));
-        cmd.env(name, value);
-    }
-    for (name, value) in extra {
-        cmd.env(name, value);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "step failed:\n{}\nstdout:\n{}\nstderr:\n{}",
-        s.script,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A fork of the class: the instructor's tree without its solutions, then `edit`.
 fn fork(forks: &Path, instructor: &Path, name: &str, edit: impl FnOnce(&Path)) {
@@ -174,29 +98,22 @@ fn the_workflow_s_steps_grade_a_class_of_local_forks() {
         ("SE05_TEST_FORKS", forks.display().to_string()),
         ("SE05_TEST_GIT_LOG", git_log.display().to_string()),
     ];
-    let values: BTreeMap<&str, String> = [
+    let values = [
         ("ROSTER", roster.display().to_string()),
         ("SLICE", "1/1".to_string()),
         ("ROSTER_TOKEN", TOKEN.to_string()),
         ("EXERCISES", "6".to_string()),
         ("OUT", "gradebook-1".to_string()),
-    ]
-    .into_iter()
-    .collect();
-
+    ];
+    let env: Vec<(&str, String)> = extra.into_iter().chain(values).collect();
     let yaml = std::fs::read_to_string(Path::new(ROOT).join(WORKFLOW)).unwrap();
-    run_step(
-        &step(&yaml, "Clone this slice's forks"),
-        &instructor,
-        &values,
-        &extra,
-    );
-    run_step(
-        &step(&yaml, "Grade this slice"),
-        &instructor,
-        &values,
-        &extra,
-    );
+    for name in [
+        "- name: Clone this slice's forks",
+        "- name: Grade this slice",
+    ] {
+        let step = workflow::step(&yaml, name);
+        workflow::succeeded(&step, &step.run(&instructor, &env));
+    }
 
     // The token went into a header of the clone, never into a URL or a fork's files.
     let log = std::fs::read_to_string(&git_log).unwrap();

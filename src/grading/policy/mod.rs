@@ -98,6 +98,7 @@ pub const FORBIDDEN_CRATES: &[&str] = &[
     "viuer",
     "insta",
     "proptest",
+    "base64",
 ];
 
 /// Parts of the workshop's library that write files, talk to the network or run the
