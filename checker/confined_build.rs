@@ -109,6 +109,8 @@ pub fn run(
         file_size: 16 << 30,
         processes: 4096,
         output_keep: 16 << 10,
+        // The build folder grows by what a build writes, gigabytes for a cold one.
+        scratch_bytes: None,
     };
     let finished = sandbox::run(&spec).context("cannot start cargo in the sandbox")?;
     for warning in &finished.warnings {

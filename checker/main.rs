@@ -354,9 +354,11 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
+            // An error may name a fork's file: inert like every student-controlled text.
             eprintln!(
-                "{} {e:#}",
-                colored::Colorize::bold(colored::Colorize::red("error:"))
+                "{} {}",
+                colored::Colorize::bold(colored::Colorize::red("error:")),
+                se05::grading::text::inert(&format!("{e:#}"))
             );
             ExitCode::from(2)
         }

@@ -127,6 +127,25 @@ impl ExerciseResult {
         }
     }
 
+    /// The result with every control character of its texts written visibly.
+    fn made_inert(mut self) -> ExerciseResult {
+        use se05::grading::text::make_inert;
+        for text in [
+            &mut self.slug,
+            &mut self.title,
+            &mut self.file,
+            &mut self.message,
+        ] {
+            make_inert(text);
+        }
+        for c in &mut self.checks {
+            for text in [&mut c.name, &mut c.message, &mut c.hint] {
+                make_inert(text);
+            }
+        }
+        self
+    }
+
     /// A result for an exercise that was not run because `dependency` did not pass.
     pub fn blocked(ex: &Exercise, cfg: &RunConfig, dependency: &ExerciseResult) -> ExerciseResult {
         let message = format!(
@@ -253,7 +272,10 @@ pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
     }
     match (success, executable, first_error) {
         (true, Some(exe), _) => Ok(Build::Executable(exe)),
-        (_, _, Some(err)) => Ok(Build::CompileError(err)),
+        // Compiler excerpts quote the student's lines: made inert for every printer.
+        (_, _, Some(err)) => Ok(Build::CompileError(
+            se05::grading::text::inert(&err).into_owned(),
+        )),
         _ => {
             let tail: Vec<&str> = stderr
                 .lines()
@@ -265,16 +287,25 @@ pub fn build(target: &str, cfg: &RunConfig) -> anyhow::Result<Build> {
                 .collect();
             // Paths relative to the tree: never the build machine's own.
             let root = cfg.root.display().to_string();
-            Ok(Build::CompileError(format!(
+            let text = format!(
                 "cargo failed before compiling the exercise:\n{}",
                 tail.join("\n").replace(&root, ".")
-            )))
+            );
+            Ok(Build::CompileError(
+                se05::grading::text::inert(&text).into_owned(),
+            ))
         }
     }
 }
 
-/// Compiles and runs the checks of `ex`.
+/// Compiles and runs the checks of `ex`. Every text of the result is made inert
+/// (`se05::grading::text`): panic messages, output excerpts and compiler excerpts
+/// quote student code, and each printer, report and gradebook gets them from here.
 pub fn grade(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
+    grade_untrusted(ex, cfg).made_inert()
+}
+
+fn grade_untrusted(ex: &Exercise, cfg: &RunConfig) -> ExerciseResult {
     let start = Instant::now();
     let file = file_of(ex, cfg);
     if let Some(refusal) = policy_violation(ex, cfg) {
@@ -340,6 +371,8 @@ struct Ended {
     limit: Option<se05::grading::sandbox::LimitHit>,
     /// The last lines of its output (capped).
     output_tail: String,
+    /// The run's scratch-space budget, for the message when it was reached.
+    scratch_bytes: Option<u64>,
 }
 
 /// Runs the check target in observe mode, in the sandbox: it may write only in
@@ -396,6 +429,7 @@ fn run_observer_process(
         signal,
         limit: finished.limit_hit,
         output_tail: tail.join("\n"),
+        scratch_bytes: spec.limits.scratch_bytes,
     })
 }
 
@@ -430,11 +464,14 @@ fn missing_reason(ended: &Ended, wall: Duration, running: Option<&str>) -> (Stat
             ),
         };
     }
-    if running.is_some() {
-        return (
-            Status::Crashed,
-            "not run: the check process had already ended".to_string(),
-        );
+    if let Some(running) = running {
+        let why = match ended.limit {
+            Some(LimitHit::ScratchSpace) => {
+                format!("not run: the scratch space limit was reached during `{running}`")
+            }
+            _ => "not run: the check process had already ended".to_string(),
+        };
+        return (Status::Crashed, why);
     }
     let tail = if ended.output_tail.trim().is_empty() {
         String::new()
@@ -454,6 +491,13 @@ fn missing_reason(ended: &Ended, wall: Duration, running: Option<&str>) -> (Stat
         (Some(LimitHit::FileSize), _, _) => {
             format!("the check process wrote a file larger than the sandbox allows{tail}")
         }
+        (Some(LimitHit::ScratchSpace), _, _) => format!(
+            "stopped at the sandbox's scratch space limit while this check was running: \
+             the files it wrote grew past {} MiB (SE05_SANDBOX_SCRATCH_MB) or past {} \
+             files; look for a loop that writes files or saves tensors without end{tail}",
+            ended.scratch_bytes.unwrap_or(0) >> 20,
+            se05::grading::sandbox::MAX_SCRATCH_ENTRIES
+        ),
         (Some(LimitHit::Processes), _, _) => format!(
             "the check process could not start another process or thread: the sandbox's \
              process limit{tail}"
@@ -607,4 +651,37 @@ pub fn grade_all(
         results.push(result);
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_leave_with_their_control_characters_visible() {
+        let ex = se05::grading::registry::get(6).unwrap();
+        let mut result = ExerciseResult::without_checks(
+            ex,
+            "exercises/ex06_double_conv.rs".into(),
+            Status::Crashed,
+            "error: \u{1b}[2Jpassed".into(),
+            Duration::ZERO,
+        );
+        result.checks.push(CheckResult {
+            name: "output_shape".into(),
+            status: Status::Crashed,
+            points_earned: 0,
+            points_possible: 1,
+            message: "panicked: \u{1b}[H\rpassed 12/12\n\tnext line".into(),
+            hint: "a hint".into(),
+            duration_ms: 0,
+        });
+        let result = result.made_inert();
+        assert_eq!(result.message, "error: \\u{1b}[2Jpassed");
+        assert_eq!(
+            result.checks[0].message,
+            "panicked: \\u{1b}[H\\u{d}passed 12/12\n\tnext line"
+        );
+        assert_eq!(result.file, "exercises/ex06_double_conv.rs");
+    }
 }

@@ -57,7 +57,8 @@ pub fn run_child(
     };
     Ok(ChildRun {
         success,
-        output: finished.output.render(),
+        // Printed as it is: the student's code wrote it.
+        output: se05::grading::text::inert(&finished.output.render()).into_owned(),
     })
 }
 

@@ -17,6 +17,7 @@ use anyhow::Context;
 use colored::Colorize;
 use se05::grading::progress::{Progress, QuizRecord};
 use se05::grading::registry::{self, EXERCISES};
+use se05::grading::text::{inert, make_inert};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -351,7 +352,7 @@ pub fn run(base: &RunConfig, args: &GradeArgs) -> anyhow::Result<bool> {
             "\n{} {}  {}",
             "Submission".bold(),
             name.bold(),
-            dir.display().to_string().dimmed()
+            inert(&dir.display().to_string()).dimmed()
         );
         let g = session.grade_one(args, dir, name)?;
         all_graded &= dir.is_dir();
@@ -475,7 +476,7 @@ impl Session {
         let mut changed = Vec::new();
         let mut quizzes = None;
         let report = if !dir.is_dir() {
-            let why = format!("{} is not a folder", dir.display());
+            let why = inert(&format!("{} is not a folder", dir.display())).into_owned();
             println!("  {} {why}", "error:".red().bold());
             Report::error(false, why, started)
         } else {
@@ -494,6 +495,12 @@ impl Session {
             let results = self.grade_exercises(args, &mut notes)?;
             Report::new(false, results, started, clock.elapsed().as_millis() as u64)
         };
+        // The fork chose these file names (and the text of its RELEASE.json and
+        // progress file): inert before the terminal, the reports and the gradebook.
+        changed
+            .iter_mut()
+            .chain(notes.iter_mut())
+            .for_each(make_inert);
         Ok(Graded {
             name,
             dir: dir.to_path_buf(),

@@ -94,6 +94,11 @@ fn prepare(cfg: &RunConfig, options: &StageOptions) -> Result<Setup, String> {
     })
 }
 
+/// How much the stage's folders may grow: its two checkpoints (124 MB for the U-Net,
+/// less for the EfficientNet U-Net), the temporary copy each save writes first, plots
+/// and the report come to about 0.4 GB; `SE05_SANDBOX_SCRATCH_MB` changes it.
+const STAGE_SCRATCH_BYTES: u64 = 2 << 30;
+
 /// The training stage's wall-clock limit: the notebook's full schedule on a CPU takes
 /// about half an hour here; `SE05_SANDBOX_WALL_S` changes it.
 const STAGE_WALL_S: u64 = 4 * 3600;
@@ -131,6 +136,7 @@ fn run_and_judge(
         wall: std::time::Duration::from_secs(STAGE_WALL_S),
         // The U-Net's checkpoint alone is 124 MB (31 M parameters in f32).
         file_size: 1 << 30,
+        scratch_bytes: Some(STAGE_SCRATCH_BYTES),
         ..se05::grading::sandbox::Limits::default()
     })?;
     let finished = se05::grading::sandbox::run(&spec)
@@ -162,19 +168,22 @@ fn run_and_judge(
     Ok(stage::judge(&input))
 }
 
-/// The figures of the report judged, the pass bars and the verdict.
+/// The figures of the report judged, the pass bars and the verdict. The report's
+/// texts (device, labels) and the message come from the student's process: inert.
 fn report(verdict: &StageVerdict) {
+    use se05::grading::text::inert;
     if let Some(report) = &verdict.report {
         println!();
         for line in verdict::summary_lines(report) {
-            println!("{line}");
+            println!("{}", inert(&line));
         }
     }
     if !verdict.criteria.is_empty() {
         for line in verdict::criteria_lines(&verdict.criteria) {
-            println!("{line}");
+            println!("{}", inert(&line));
         }
     }
+    let message = inert(&verdict.message);
     match verdict.status {
         Status::Passed => println!("{}", "The training stage passed.".green().bold()),
         Status::Failed => println!(
@@ -182,14 +191,14 @@ fn report(verdict: &StageVerdict) {
             "The training stage ran, but a pass criterion was not met:"
                 .red()
                 .bold(),
-            verdict.message
+            message
         ),
         _ => println!(
             "{} {}",
             format!("The training stage {}:", verdict.status.label())
                 .red()
                 .bold(),
-            verdict.message
+            message
         ),
     }
 }

@@ -230,6 +230,14 @@ pub fn explain(r: &ExerciseResult) -> Option<(String, String)> {
                 .to_string(),
             format!("{place}: look for a tensor or a Vec that keeps growing, or a size computed wrongly."),
         ),
+        Status::Crashed if messages.iter().any(|m| m.contains("scratch space limit")) => (
+            "your code wrote more into its scratch folder than the checks allow (they need \
+             hardly any), so it was stopped."
+                .to_string(),
+            format!(
+                "{place}: look for a loop that saves tensors or writes files again and again."
+            ),
+        ),
         Status::Crashed => (
             "your code stopped with an error while a check ran it: a panic (for example an index \
              out of range, or `unwrap()` on an error) or a libtorch error (for example tensors \

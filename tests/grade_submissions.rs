@@ -336,3 +336,64 @@ fn the_build_reads_nothing_outside_the_grading_copy() {
         );
     }
 }
+
+#[test]
+fn file_names_with_escape_sequences_are_listed_inert() {
+    // A copy of its own: the test above refreshes `grade-instructor` as it runs.
+    let instructor = tree::stable_copy("grade-instructor-escapes");
+    let base = tempfile::tempdir().unwrap();
+    let fork = submission(base.path(), &instructor, "escapes", |d| {
+        put_bytes(
+            &d.join("notes\u{1b}[2J.txt"),
+            b"clears the screen when listed\n",
+        );
+        put_bytes(
+            &d.join("exercises/\u{1b}[Hdraft.rs"),
+            b"// not an exercise\n",
+        );
+    });
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grade-out-escapes");
+    let _ = std::fs::remove_dir_all(&out);
+    let run = tree::checker()
+        .arg("grade")
+        .arg("--root")
+        .arg(&instructor)
+        .arg("--target-dir")
+        .arg(tree::target_dir())
+        .args(["--check-timeout", "3", "--exercises", "6", "--out"])
+        .arg(&out)
+        .arg(&fork)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+    for (what, bytes) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !bytes.contains(&0x1b),
+            "an escape reached {what}:\n{}",
+            String::from_utf8_lossy(bytes).escape_debug()
+        );
+    }
+    assert!(stdout.contains("added: notes\\u{1b}[2J.txt"), "{stdout}");
+    assert!(
+        stdout.contains("exercises/\\u{1b}[Hdraft.rs is not an exercise file"),
+        "{stdout}"
+    );
+
+    let csv = std::fs::read(out.join("gradebook.csv")).unwrap();
+    assert!(
+        !csv.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&csv).escape_debug()
+    );
+    let rows = parse_csv(&String::from_utf8(csv).unwrap());
+    let notes = rows[0].iter().position(|h| h == "notes").unwrap();
+    assert!(rows[1][notes].contains("\\u{1b}[Hdraft.rs"), "{rows:?}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("escapes.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["submission"]["changed_outside_exercises"],
+        serde_json::json!(["added: notes\\u{1b}[2J.txt"])
+    );
+}

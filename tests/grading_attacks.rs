@@ -348,3 +348,71 @@ fn the_policy_check_refuses_an_invisible_character_before_compiling() {
         "{m}"
     );
 }
+
+/// Checks of exercise 6 whose observers call forward_t (the hidden one included).
+const FORWARD_CHECKS: [&str; 5] = [
+    "output_shape",
+    "relu_output_non_negative",
+    "batchnorm_running_statistics",
+    "matches_reference_output",
+    "larger_inputs_and_gradients",
+];
+
+#[test]
+fn escape_sequences_in_a_panic_message_are_printed_inert() {
+    let (_turn, tree) = attack_tree();
+    let g = grade(&tree, "ex06_escape_sequences.rs", &[]);
+    within_limit(&g, "escape_sequences");
+    for active in ['\u{1b}', '\u{9b}', '\u{202e}', '\r'] {
+        assert!(
+            !g.output.contains(active),
+            "U+{:04X} reached the terminal:\n{}",
+            active as u32,
+            g.output.escape_debug()
+        );
+    }
+    // The message is still there for the student to read, escapes made visible.
+    assert!(g.output.contains("\\u{1b}[2J\\u{1b}[H"), "{}", g.output);
+    assert!(g.messages().contains("\\u{1b}[2J"), "{}", g.messages());
+    for name in FORWARD_CHECKS {
+        assert_eq!(g.check(name)["status"], "crashed", "{name}: {:#}", g.report);
+        assert_eq!(g.check(name)["points_earned"], 0, "{name}");
+    }
+    assert_eq!(g.check("parameter_table")["status"], "passed");
+    // At most the checks that never call forward_t, earned honestly.
+    assert!(g.points() <= 5, "{:#}", g.report);
+    assert_ne!(g.status(), "passed");
+}
+
+#[test]
+fn filling_the_scratch_space_is_stopped_at_its_budget() {
+    let (_turn, tree) = attack_tree();
+    let before = state(&tree);
+    let g = grade(&tree, "ex06_fills_scratch.rs", &[]);
+    within_limit(&g, "fills_scratch");
+    // Stopped by the budget, long before the wall clock.
+    assert_eq!(g.status(), "crashed", "{:#}", g.report);
+    let running = g.check("output_shape");
+    assert_eq!(running["status"], "crashed", "{:#}", g.report);
+    assert!(
+        running["message"]
+            .as_str()
+            .unwrap()
+            .contains("scratch space limit"),
+        "{running:#}"
+    );
+    for name in FORWARD_CHECKS {
+        assert_eq!(g.check(name)["points_earned"], 0, "{name}");
+        assert!(
+            g.check(name)["message"]
+                .as_str()
+                .unwrap()
+                .contains("scratch space limit"),
+            "{name}: {:#}",
+            g.check(name)
+        );
+    }
+    assert!(g.output.contains("scratch folder"), "{}", g.output);
+    assert!(g.points() <= 5, "{:#}", g.report);
+    assert_untouched(&tree, &before, "fills_scratch");
+}

@@ -345,3 +345,79 @@ fn startup_overhead() {
         summary(name, times);
     }
 }
+
+/// Bytes the files beneath `dir` hold (apparent sizes, links not followed).
+fn bytes_beneath(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() {
+            bytes_beneath(&entry.path())
+        } else {
+            meta.len()
+        };
+    }
+    total
+}
+
+#[test]
+fn scratch_budget_stops_a_program_that_writes_file_after_file() {
+    const BUDGET: u64 = 16 << 20;
+    const FILE: u64 = 1 << 20;
+    // What the program may write between two walks and while it is stopped.
+    const MARGIN: u64 = 96 << 20;
+    for namespaces in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        // Each file stays within the per-file limit; only their sum is too much.
+        let script = "mkdir -p \"$TMPDIR/deep/er\" && i=0; while :; do \
+             head -c 1048576 /dev/zero > \"$TMPDIR/deep/er/f$i\" || exit 7; i=$((i+1)); done";
+        let mut spec = sh(script, dir.path(), namespaces);
+        spec.limits.file_size = FILE;
+        spec.limits.scratch_bytes = Some(BUDGET);
+        let done = sandbox::run(&spec).unwrap();
+        let written = bytes_beneath(dir.path());
+        assert_eq!(
+            done.limit_hit,
+            Some(LimitHit::ScratchSpace),
+            "namespaces {namespaces}: {done:?}"
+        );
+        assert_eq!(done.exit, Exit::Signal(libc::SIGKILL), "{done:?}");
+        assert!(
+            done.elapsed < Duration::from_secs(5),
+            "namespaces {namespaces}: {:?}",
+            done.elapsed
+        );
+        assert!(
+            written > BUDGET && written <= BUDGET + FILE + MARGIN,
+            "namespaces {namespaces}: {written} bytes written"
+        );
+        println!(
+            "namespaces {namespaces}: stopped after {:?} at {:.1} MiB",
+            done.elapsed,
+            written as f64 / (1 << 20) as f64
+        );
+    }
+}
+
+#[test]
+fn scratch_budget_counts_growth_only_and_can_be_lifted() {
+    let dir = tempfile::tempdir().unwrap();
+    // Already there before the run: not the program's doing.
+    std::fs::write(dir.path().join("old"), vec![1u8; 8 << 20]).unwrap();
+    let mut spec = sh(
+        "head -c 2000000 /dev/zero > \"$TMPDIR/new\" && sleep 0.3 && echo done",
+        dir.path(),
+        true,
+    );
+    spec.limits.scratch_bytes = Some(4 << 20);
+    let done = sandbox::run(&spec).unwrap();
+    assert!(done.success(), "{done:?}");
+    let mut spec = sh(
+        "head -c 3000000 /dev/zero > \"$TMPDIR/a\"; head -c 3000000 /dev/zero > \"$TMPDIR/b\"; sleep 0.3",
+        dir.path(),
+        true,
+    );
+    spec.limits.scratch_bytes = None;
+    let done = sandbox::run(&spec).unwrap();
+    assert!(done.success(), "{done:?}");
+}

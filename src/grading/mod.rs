@@ -25,5 +25,6 @@ pub mod sandbox;
 pub mod snapshots;
 mod status;
 pub mod summary;
+pub mod text;
 
 pub use status::Status;

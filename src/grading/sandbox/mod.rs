@@ -29,10 +29,29 @@
 //!   sandbox's own tasks (two of which are the helpers below); in the fallback it
 //!   counts every task of the user, so there the limit is raised by the number of tasks
 //!   the user already runs.
+//! - **Scratch space** ([`Limits::scratch_bytes`]): `RLIMIT_FSIZE` bounds each file, not
+//!   their sum, so the checker watches the total itself (below).
 //! - **Output**: stdout and stderr share one pipe that a thread drains all the time, so
 //!   the program never blocks on a full pipe; the first and last
 //!   [`Limits::output_keep`] bytes are kept and the rest only counted. Nothing is written
-//!   to disk. stdin is `/dev/null`, or a pipe holding [`Spec::stdin`].
+//!   to disk. stdin is `/dev/null`, or a pipe holding [`Spec::stdin`]. Output echoed
+//!   live ([`Spec::echo_bytes`]) has its control characters written visibly.
+//!
+//! # How the scratch space is watched
+//! The budget is for the *growth* of everything beneath [`Spec::writable`]: the
+//! allocated size (`st_blocks * 512`, so a sparse file counts what it really holds) of
+//! every entry, folders included, minus what was there when the run started (a
+//! previous run's checkpoints in an output folder do not count). While it waits, the
+//! parent walks the folders every 75 ms, without following links and stopping after
+//! [`MAX_SCRATCH_ENTRIES`] new entries; a walk that takes longer than a quarter of that
+//! pushes the next one further off, so walking never takes more than a quarter of a
+//! core. The run is stopped like at the wall clock, as [`LimitHit::ScratchSpace`], when
+//! the growth passes the budget, when it added more entries than that bound, or when a
+//! folder cannot be listed (one the program made unreadable first gets its owner's
+//! rights back). A plain walk works on every file system and platform, with no quota
+//! or tmpfs mount; the price is that a run overshoots by what it writes between two
+//! walks and while it is being stopped (tens of MB at a fast disk's rate). A file the
+//! program deleted while keeping it open is not seen by a walk.
 //!
 //! # Why memory is `RLIMIT_DATA`, not `RLIMIT_AS`
 //! `RLIMIT_AS` counts every address range a process reserves, also those it never
@@ -81,6 +100,9 @@
 //! - `SE05_SANDBOX_MEMORY_MB`: memory limit in MiB; `0` or `unlimited` removes it.
 //! - `SE05_SANDBOX_FSIZE_MB`: largest file the program may write, in MiB.
 //! - `SE05_SANDBOX_NPROC`: process (and thread) limit.
+//! - `SE05_SANDBOX_SCRATCH_MB`: how much the writable folders may grow, in MiB; `0` or
+//!   `unlimited` removes the budget. Defaults: 256 MiB for a check
+//!   ([`DEFAULT_SCRATCH_BYTES`]), 2 GiB for `checker train`.
 //!
 //! Linux only, like the checker's grading.
 
@@ -100,12 +122,14 @@ use std::time::{Duration, Instant};
 mod child;
 mod output;
 mod plan;
+mod quota;
 mod records;
 mod ruleset;
 
 use child::*;
 use output::*;
 use plan::*;
+use quota::*;
 use records::*;
 use ruleset::*;
 
@@ -122,10 +146,14 @@ pub struct Limits {
     pub processes: u64,
     /// Bytes of the combined stdout+stderr kept at the head and, again, at the tail.
     pub output_keep: usize,
+    /// How much the writable folders may grow in all (allocated bytes), watched while
+    /// the run lasts (see the module doc); `None`: no budget.
+    pub scratch_bytes: Option<u64>,
 }
 
 impl Default for Limits {
-    /// 5 minutes, 8 GiB, 64 MiB files, 512 tasks, 4 KiB of output at each end.
+    /// 5 minutes, 8 GiB, 64 MiB files, 512 tasks, 4 KiB of output at each end,
+    /// 256 MiB of scratch space.
     fn default() -> Self {
         Limits {
             wall: Duration::from_secs(300),
@@ -133,9 +161,15 @@ impl Default for Limits {
             file_size: 64 << 20,
             processes: 512,
             output_keep: 4096,
+            scratch_bytes: Some(DEFAULT_SCRATCH_BYTES),
         }
     }
 }
+
+/// The default [`Limits::scratch_bytes`]: the checks write a few small image sets and
+/// an observations file of at most 16 MiB; 256 MiB leaves them ample room and still
+/// stops a runaway writer early. The final stage sets its own (it saves checkpoints).
+pub const DEFAULT_SCRATCH_BYTES: u64 = 256 << 20;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -164,7 +198,8 @@ pub struct Spec {
     /// empty standard input (`/dev/null`). Keep it under the pipe's 64 KiB buffer.
     pub stdin: Option<Vec<u8>>,
     /// Also copy the program's output to this process's standard output as it comes
-    /// (for long runs a person watches), up to this many bytes; 0: none.
+    /// (for long runs a person watches), up to this many bytes, with control
+    /// characters written visibly (`grading::text::inert`); 0: none.
     pub echo_bytes: u64,
 }
 
@@ -221,7 +256,14 @@ pub enum LimitHit {
     FileSize,
     /// A fork or thread creation failed ("Resource temporarily unavailable"); a heuristic.
     Processes,
+    /// Killed because the writable folders grew past [`Limits::scratch_bytes`] (or by
+    /// more than [`MAX_SCRATCH_ENTRIES`] entries); certain.
+    ScratchSpace,
 }
+
+/// Entries a run may add beneath its writable folders before it is stopped as over
+/// its scratch budget (the walk that measures them must stay short).
+pub const MAX_SCRATCH_ENTRIES: u64 = MAX_NEW_ENTRIES;
 
 impl LimitHit {
     /// A short phrase for messages.
@@ -231,6 +273,7 @@ impl LimitHit {
             LimitHit::Memory => "memory limit reached",
             LimitHit::FileSize => "file size limit reached",
             LimitHit::Processes => "process limit reached",
+            LimitHit::ScratchSpace => "scratch space limit reached",
         }
     }
 }
@@ -325,6 +368,13 @@ fn limits_from_lookup(
     if let Some(v) = read("SE05_SANDBOX_NPROC")? {
         limits.processes = number("SE05_SANDBOX_NPROC", &v)?;
     }
+    if let Some(v) = read("SE05_SANDBOX_SCRATCH_MB")? {
+        limits.scratch_bytes = if v == "0" || v.eq_ignore_ascii_case("unlimited") {
+            None
+        } else {
+            Some(number("SE05_SANDBOX_SCRATCH_MB", &v)?.saturating_mul(1 << 20))
+        };
+    }
     Ok(limits)
 }
 
@@ -409,6 +459,8 @@ fn run_once(
     unsafe {
         command.pre_exec(move || supervisor(&plan));
     }
+    // What the writable folders hold before the program starts is not its doing.
+    let mut scratch = ScratchWatch::start(spec);
     let start = Instant::now();
     let mut child = command
         .spawn()
@@ -437,17 +489,25 @@ fn run_once(
     let deadline = start + spec.limits.wall;
     let mut records = Vec::new();
     let mut pending = Vec::new();
-    let mut wall_killed = false;
+    // The limit the checker stopped the run for (wall clock, scratch space), if any.
+    let mut killed_for: Option<LimitHit> = None;
     let mut supervisor_killed = false;
     let mut grace_deadline = None;
     loop {
         let now = Instant::now();
         let until = grace_deadline.unwrap_or(deadline);
-        if now >= until {
-            if !wall_killed {
-                wall_killed = true;
+        let over_budget =
+            killed_for.is_none() && scratch.as_mut().is_some_and(|watch| watch.over_budget(now));
+        if now >= until || over_budget {
+            if killed_for.is_none() {
+                killed_for = Some(if over_budget {
+                    LimitHit::ScratchSpace
+                } else {
+                    LimitHit::WallClock
+                });
+                // The supervisor kills the init, and with it the whole run.
                 unsafe { libc::kill(supervisor_pid, libc::SIGUSR1) };
-                grace_deadline = Some(now + KILL_GRACE);
+                grace_deadline = Some(Instant::now() + KILL_GRACE);
                 continue;
             }
             // The supervisor did not finish its cleanup in time: kill it. The init it
@@ -456,7 +516,15 @@ fn run_once(
             supervisor_killed = true;
             break;
         }
-        let wait_ms = (until - now).as_millis().clamp(1, 60_000) as i32;
+        // Wake for the next walk of the scratch space while one is due.
+        let wake = match (&scratch, killed_for) {
+            (Some(watch), None) => until.min(watch.next),
+            _ => until,
+        };
+        let wait_ms = wake
+            .saturating_duration_since(now)
+            .as_millis()
+            .clamp(1, 60_000) as i32;
         let mut pfd = libc::pollfd {
             fd: status_read.as_raw_fd(),
             events: libc::POLLIN,
@@ -537,13 +605,13 @@ fn run_once(
     }
     let exit = match program_status {
         Some(status) => decode_wait_status(status),
-        None if wall_killed => Exit::Signal(libc::SIGKILL),
+        None if killed_for.is_some() => Exit::Signal(libc::SIGKILL),
         None => bail!(
             "sandbox: the supervisor ended ({supervisor_status}) without reporting on {}",
             spec.program.display()
         ),
     };
-    let limit_hit = classify(wall_killed, exit, &output, &spec.limits);
+    let limit_hit = killed_for.or_else(|| classify(exit, &output, &spec.limits));
     Ok(Attempt::Done(Finished {
         exit,
         limit_hit,
@@ -561,10 +629,8 @@ fn decode_wait_status(status: i32) -> Exit {
     }
 }
 
-fn classify(wall_killed: bool, exit: Exit, output: &Output, limits: &Limits) -> Option<LimitHit> {
-    if wall_killed {
-        return Some(LimitHit::WallClock);
-    }
+/// The limit a run that the checker did not stop ran into, judged from how it ended.
+fn classify(exit: Exit, output: &Output, limits: &Limits) -> Option<LimitHit> {
     if exit == Exit::Signal(libc::SIGXFSZ) {
         return Some(LimitHit::FileSize);
     }
@@ -619,6 +685,7 @@ mod tests {
                 ("SE05_SANDBOX_MEMORY_MB", "unlimited"),
                 ("SE05_SANDBOX_FSIZE_MB", "3"),
                 ("SE05_SANDBOX_NPROC", "40"),
+                ("SE05_SANDBOX_SCRATCH_MB", "12"),
             ]),
         )
         .unwrap();
@@ -626,6 +693,20 @@ mod tests {
         assert_eq!(limits.memory, None);
         assert_eq!(limits.file_size, 3 << 20);
         assert_eq!(limits.processes, 40);
+        assert_eq!(limits.scratch_bytes, Some(12 << 20));
+        assert_eq!(Limits::default().scratch_bytes, Some(DEFAULT_SCRATCH_BYTES));
+        let limits = limits_from_lookup(
+            Limits::default(),
+            env(&[("SE05_SANDBOX_SCRATCH_MB", "unlimited")]),
+        )
+        .unwrap();
+        assert_eq!(limits.scratch_bytes, None);
+        let err = limits_from_lookup(
+            Limits::default(),
+            env(&[("SE05_SANDBOX_SCRATCH_MB", "1.5")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SE05_SANDBOX_SCRATCH_MB"), "{err}");
         let limits =
             limits_from_lookup(Limits::default(), env(&[("SE05_SANDBOX_MEMORY_MB", "100")]))
                 .unwrap();
@@ -646,16 +727,11 @@ mod tests {
         };
         let limits = Limits::default();
         assert_eq!(
-            classify(true, Exit::Code(0), &out(""), &limits),
-            Some(LimitHit::WallClock)
-        );
-        assert_eq!(
-            classify(false, Exit::Signal(libc::SIGXFSZ), &out(""), &limits),
+            classify(Exit::Signal(libc::SIGXFSZ), &out(""), &limits),
             Some(LimitHit::FileSize)
         );
         assert_eq!(
             classify(
-                false,
                 Exit::Signal(libc::SIGABRT),
                 &out("memory allocation of 100 bytes failed\n"),
                 &limits
@@ -663,12 +739,9 @@ mod tests {
             Some(LimitHit::Memory)
         );
         assert_eq!(
-            classify(false, Exit::Code(101), &out("thread panicked"), &limits),
+            classify(Exit::Code(101), &out("thread panicked"), &limits),
             None
         );
-        assert_eq!(
-            classify(false, Exit::Code(0), &out("MemoryError"), &limits),
-            None
-        );
+        assert_eq!(classify(Exit::Code(0), &out("MemoryError"), &limits), None);
     }
 }

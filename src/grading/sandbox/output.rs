@@ -83,6 +83,7 @@ pub(super) fn drain_output(
 ) -> (Output, bool) {
     let mut collector = Collector::new(keep);
     let mut echoed = 0u64;
+    let mut echo_carry = Vec::new();
     let mut buf = vec![0u8; 64 << 10];
     let mut give_up_at: Option<Instant> = None;
     let escaped = loop {
@@ -110,7 +111,7 @@ pub(super) fn drain_output(
                     use std::io::Write;
                     let part = &bytes[..bytes.len().min((echo - echoed) as usize)];
                     let mut out = io::stdout().lock();
-                    let _ = out.write_all(part);
+                    let _ = out.write_all(echo_text(&mut echo_carry, part).as_bytes());
                     let _ = out.flush();
                     echoed += part.len() as u64;
                     if echoed >= echo {
@@ -129,9 +130,53 @@ pub(super) fn drain_output(
     (collector.finish(), escaped)
 }
 
+/// The next piece of echoed output as inert text (`grading::text`): the program's
+/// output goes to the person's terminal, where an escape sequence could redraw what
+/// the checker printed. A character cut at the end of `bytes` waits in `carry` for
+/// the rest of it.
+fn echo_text(carry: &mut Vec<u8>, bytes: &[u8]) -> String {
+    carry.extend_from_slice(bytes);
+    let ready = carry.len() - incomplete_tail(carry);
+    let text = crate::grading::text::inert(&String::from_utf8_lossy(&carry[..ready])).into_owned();
+    carry.drain(..ready);
+    text
+}
+
+/// How many bytes at the end of `bytes` begin a UTF-8 character that is not complete.
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let b = bytes[bytes.len() - back];
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back for the lead
+        }
+        let length = match b {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if length > back { back } else { 0 };
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echo_is_inert_and_keeps_characters_cut_between_reads() {
+        let mut carry = Vec::new();
+        let e = "é".as_bytes();
+        assert_eq!(echo_text(&mut carry, b"\x1b[2Jok\r"), "\\u{1b}[2Jok\\u{d}");
+        assert_eq!(echo_text(&mut carry, &[b'a', e[0]]), "a");
+        assert_eq!(echo_text(&mut carry, &[e[1], b'\n']), "é\n");
+        // U+009B (CSI) arrives in two reads and is still escaped.
+        let csi = "\u{9b}".as_bytes();
+        assert_eq!(echo_text(&mut carry, &csi[..1]), "");
+        assert_eq!(echo_text(&mut carry, &csi[1..]), "\\u{9b}");
+        assert!(carry.is_empty());
+    }
 
     #[test]
     fn collector_keeps_head_and_tail() {
