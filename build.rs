@@ -1,32 +1,32 @@
-//! Link-time settings for every binary and test of the crate.
-//!
-//! * `rpath`: binaries find libtorch in the project's virtual environment without
-//!   LD_LIBRARY_PATH.
-//! * `--no-as-needed -ltorch`: the linker would otherwise drop libtorch_cuda (nothing
-//!   references it by symbol), and `tch::Cuda::is_available()` would be false even on
-//!   an NVIDIA machine. On a machine without a GPU the library still loads.
+//! Link-time settings for every binary and test of the crate: libtorch's folder on
+//! the rpath, and on Linux libtorch_cuda kept when the wheel has it. The decisions
+//! live in `build/link.rs` (tested by `tests/build_link.rs`); this file only reads
+//! the target OS and the folder.
+#[path = "build/link.rs"]
+mod link;
+
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build/link.rs");
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let libtorch = std::env::var("LIBTORCH").unwrap_or_else(|_| ".libtorch".to_string());
     let mut lib_dir = PathBuf::from(libtorch).join("lib");
     if let Ok(canonical) = lib_dir.canonicalize() {
         lib_dir = canonical;
     }
-    if !lib_dir.join("libtorch_cpu.so").exists() {
-        println!(
-            "cargo:warning=libtorch not found at {}: run ./setup.sh first",
-            lib_dir.display()
-        );
+    let names: Vec<String> = std::fs::read_dir(&lib_dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for line in link::cargo_lines(&target_os, &lib_dir.display().to_string(), &names) {
+        println!("{line}");
     }
-    println!("cargo:rustc-link-search=native={}", lib_dir.display());
-    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
-    println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
-    if lib_dir.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-ltorch_cuda");
-    }
-    println!("cargo:rustc-link-arg=-ltorch");
-    println!("cargo:rustc-link-arg=-Wl,--as-needed");
 }
