@@ -5,7 +5,7 @@ use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use tch::Device;
+use tch::{Device, Kind, Tensor};
 
 /// The notebook's seed for the split, the shuffling and the initial weights.
 pub const NOTEBOOK_SEED: u64 = 101;
@@ -21,7 +21,8 @@ pub struct StageOptions {
     /// path of a torchvision B0 checkpoint.
     #[arg(long, default_value = "auto", value_name = "auto|b0|lite0|random|FILE")]
     pub weights: String,
-    /// Device: auto (CUDA when libtorch sees a GPU), cpu or cuda.
+    /// Device: auto (CUDA when libtorch sees a GPU, else Apple's GPU when a first
+    /// operation on it works, else the CPU), cpu, cuda or mps.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
     /// Folder for the loss curves, the prediction grid, the metrics and the verdict.
@@ -81,18 +82,13 @@ impl StageOptions {
     }
 
     /// The device to train on and how long: the notebook's schedule with `--full` or on
-    /// a GPU, the reduced CPU schedule when training on the CPU.
+    /// a GPU (CUDA or MPS), the reduced CPU schedule when training on the CPU.
     pub fn plan(&self) -> anyhow::Result<Plan> {
         let (device, device_name) = self.device.resolve()?;
-        let schedule = if self.full || device.is_cuda() {
-            Schedule::notebook()
-        } else {
-            Schedule::cpu()
-        };
         Ok(Plan {
             device,
             device_name,
-            schedule,
+            schedule: Schedule::for_device(self.full, device),
         })
     }
 
@@ -104,10 +100,10 @@ impl StageOptions {
         StageOptions {
             full: !plan.schedule.reduced,
             weights,
-            device: if plan.device.is_cuda() {
-                DeviceChoice::Cuda
-            } else {
-                DeviceChoice::Cpu
+            device: match plan.device {
+                Device::Cuda(_) => DeviceChoice::Cuda,
+                Device::Mps => DeviceChoice::Mps,
+                _ => DeviceChoice::Cpu,
             },
             ..self.clone()
         }
@@ -127,10 +123,12 @@ impl StageOptions {
 /// `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeviceChoice {
-    /// CUDA when libtorch sees a GPU, else the CPU.
+    /// CUDA when libtorch sees a GPU, else Apple's GPU (MPS) when it works, else the CPU.
     Auto,
     Cpu,
     Cuda,
+    /// Apple's GPU, through Metal Performance Shaders (PyPI's macOS torch).
+    Mps,
 }
 
 impl DeviceChoice {
@@ -140,28 +138,116 @@ impl DeviceChoice {
             DeviceChoice::Auto => "auto",
             DeviceChoice::Cpu => "cpu",
             DeviceChoice::Cuda => "cuda",
+            DeviceChoice::Mps => "mps",
         }
     }
 
-    /// The device and a description for people (the GPU's name, the CPU's threads).
+    /// The device and a description for people (the GPU's name, the CPU's threads and
+    /// why no GPU was taken). MPS is probed only where libtorch reports it.
     pub fn resolve(self) -> anyhow::Result<(Device, String)> {
-        let cuda = tch::Cuda::is_available();
-        let cpu = |why: &str| {
-            (
-                Device::Cpu,
-                format!("CPU ({} threads{why})", tch::get_num_threads()),
-            )
-        };
-        match (self, cuda) {
-            (DeviceChoice::Cpu, _) => Ok(cpu("")),
-            (DeviceChoice::Cuda, false) => {
-                anyhow::bail!("--device cuda was asked for, but libtorch sees no CUDA device")
+        let chosen = choose_device(
+            self,
+            tch::Cuda::is_available(),
+            tch::utils::has_mps(),
+            probe_mps,
+        )
+        .map_err(anyhow::Error::msg)?;
+        Ok(match chosen {
+            Chosen::Cuda => (Device::Cuda(0), format!("GPU: {}", gpu_name())),
+            Chosen::Mps => {
+                let fallback = std::env::var(MPS_FALLBACK_VAR).ok();
+                (Device::Mps, mps_description(fallback.as_deref()))
             }
-            (DeviceChoice::Cuda | DeviceChoice::Auto, true) => {
-                Ok((Device::Cuda(0), format!("GPU: {}", gpu_name())))
+            Chosen::Cpu(why) => {
+                let why = why.map(|w| format!("; {w}")).unwrap_or_default();
+                (
+                    Device::Cpu,
+                    format!("CPU ({} threads{why})", tch::get_num_threads()),
+                )
             }
-            (DeviceChoice::Auto, false) => Ok(cpu("; no CUDA device found")),
+        })
+    }
+}
+
+/// What [`choose_device`] settled on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chosen {
+    Cuda,
+    Mps,
+    /// The CPU, with the reason when `auto` found no GPU it could use.
+    Cpu(Option<String>),
+}
+
+/// The device for `asked`, given what libtorch reports: CUDA first, then Apple's GPU
+/// (MPS), then the CPU. A reported MPS is trusted only once `probe` (a small
+/// allocation and operation on it) succeeds, because hosted macOS runners report MPS
+/// and then fail on first use. `probe` runs only when MPS is reported and would be
+/// chosen. The error is the message for people.
+pub fn choose_device(
+    asked: DeviceChoice,
+    cuda_available: bool,
+    mps_reported: bool,
+    probe: impl FnOnce() -> Result<(), String>,
+) -> Result<Chosen, String> {
+    match asked {
+        DeviceChoice::Cpu => Ok(Chosen::Cpu(None)),
+        DeviceChoice::Cuda if cuda_available => Ok(Chosen::Cuda),
+        DeviceChoice::Cuda => {
+            Err("--device cuda was asked for, but libtorch sees no CUDA device".into())
         }
+        DeviceChoice::Mps if !mps_reported => Err(
+            "--device mps was asked for, but libtorch reports no MPS device (Apple's GPU: \
+             a Mac with Apple silicon and PyPI's macOS torch)"
+                .into(),
+        ),
+        DeviceChoice::Mps => probe().map(|()| Chosen::Mps).map_err(|why| {
+            format!("--device mps was asked for, but a first operation on it failed: {why}")
+        }),
+        DeviceChoice::Auto if cuda_available => Ok(Chosen::Cuda),
+        DeviceChoice::Auto if !mps_reported => {
+            Ok(Chosen::Cpu(Some("no CUDA or MPS device found".into())))
+        }
+        DeviceChoice::Auto => Ok(probe().map_or_else(
+            |why| {
+                Chosen::Cpu(Some(format!(
+                    "MPS is reported but failed a first operation: {why}"
+                )))
+            },
+            |()| Chosen::Mps,
+        )),
+    }
+}
+
+/// The environment variable that makes libtorch run an operation MPS lacks on the CPU
+/// instead of failing. libtorch reads it once, when it is loaded, so it cannot be set
+/// from within the process: `.cargo/config.toml` sets it for every `cargo run` and
+/// `cargo test`, and the stage inherits it.
+pub const MPS_FALLBACK_VAR: &str = "PYTORCH_ENABLE_MPS_FALLBACK";
+
+/// How the stage describes Apple's GPU, given the value of [`MPS_FALLBACK_VAR`].
+pub fn mps_description(fallback: Option<&str>) -> String {
+    if fallback.map(str::trim) == Some("1") {
+        "Apple GPU (MPS; operations it lacks run on the CPU)".into()
+    } else {
+        format!(
+            "Apple GPU (MPS; {MPS_FALLBACK_VAR} is not 1, so an operation MPS lacks stops the stage)"
+        )
+    }
+}
+
+/// A small allocation and operation on MPS, read back on the CPU: the check that MPS
+/// works and not only that libtorch reports it. Errors are libtorch's first line.
+pub fn probe_mps() -> Result<(), String> {
+    let run = || -> Result<f64, tch::TchError> {
+        let ones = Tensor::f_ones([2, 2], (Kind::Float, Device::Mps))?;
+        ones.f_matmul(&ones)?
+            .f_sum(Kind::Float)?
+            .f_double_value(&[])
+    };
+    match run() {
+        Ok(sum) if sum == 8.0 => Ok(()),
+        Ok(sum) => Err(format!("a 2×2 product of ones summed to {sum}, not 8")),
+        Err(e) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
     }
 }
 
@@ -193,6 +279,15 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// The notebook's schedule with `--full` or on a GPU (CUDA or MPS), else the CPU's.
+    pub fn for_device(full: bool, device: Device) -> Schedule {
+        if full || device != Device::Cpu {
+            Schedule::notebook()
+        } else {
+            Schedule::cpu()
+        }
+    }
+
     /// The notebook's: 2 U-Net epochs, 5 EfficientNet U-Net epochs, every batch.
     pub fn notebook() -> Schedule {
         Schedule {
@@ -369,6 +464,114 @@ mod tests {
             ..plan
         };
         assert!(!StageOptions::default().pinned(&plan, "random".into()).full);
+        for (device, choice) in [
+            (Device::Mps, DeviceChoice::Mps),
+            (Device::Cuda(0), DeviceChoice::Cuda),
+        ] {
+            let plan = Plan {
+                device,
+                device_name: "GPU".into(),
+                schedule: Schedule::for_device(false, device),
+            };
+            let pinned = StageOptions::default().pinned(&plan, "lite0".into());
+            assert_eq!(pinned.device, choice);
+            assert!(pinned.full, "a GPU trains the notebook's schedule");
+        }
+        assert!(Schedule::for_device(false, Device::Cpu).reduced);
+        assert!(!Schedule::for_device(true, Device::Cpu).reduced);
+    }
+
+    #[test]
+    fn device_choice_for_every_combination() {
+        use DeviceChoice::*;
+        for asked in [Auto, Cpu, Cuda, Mps] {
+            for cuda in [false, true] {
+                for mps in [false, true] {
+                    for works in [false, true] {
+                        let mut probed = false;
+                        let got = choose_device(asked, cuda, mps, || {
+                            probed = true;
+                            works
+                                .then_some(())
+                                .ok_or("MPS backend out of memory".into())
+                        });
+                        let got = match got {
+                            Ok(Chosen::Cuda) => Ok("cuda".to_string()),
+                            Ok(Chosen::Mps) => Ok("mps".to_string()),
+                            Ok(Chosen::Cpu(None)) => Ok("cpu".to_string()),
+                            Ok(Chosen::Cpu(Some(why))) => Ok(format!("cpu: {why}")),
+                            Err(e) => Err(e),
+                        };
+                        // (what is chosen, or words of the error; whether MPS is probed)
+                        let (want, probes): (Result<&str, &str>, bool) =
+                            match (asked, cuda, mps, works) {
+                                (Cpu, ..) => (Ok("cpu"), false),
+                                (Cuda, true, ..) => (Ok("cuda"), false),
+                                (Cuda, false, ..) => (Err("--device cuda"), false),
+                                (Mps, _, false, _) => (Err("reports no MPS device"), false),
+                                (Mps, _, true, true) => (Ok("mps"), true),
+                                (Mps, _, true, false) => {
+                                    (Err("failed: MPS backend out of memory"), true)
+                                }
+                                (Auto, true, ..) => (Ok("cuda"), false),
+                                (Auto, false, false, _) => {
+                                    (Ok("cpu: no CUDA or MPS device found"), false)
+                                }
+                                (Auto, false, true, true) => (Ok("mps"), true),
+                                (Auto, false, true, false) => (
+                                    Ok("cpu: MPS is reported but failed a first operation: \
+                                        MPS backend out of memory"),
+                                    true,
+                                ),
+                            };
+                        let case = format!("{asked:?} cuda={cuda} mps={mps} works={works}");
+                        match (&got, want) {
+                            (Ok(got), Ok(want)) => assert_eq!(got, want, "{case}"),
+                            (Err(got), Err(words)) => assert!(got.contains(words), "{case}: {got}"),
+                            _ => panic!("{case}: got {got:?}, want {want:?}"),
+                        }
+                        assert_eq!(probed, probes, "{case}: probed");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_mps_probe_fails_cleanly_where_there_is_no_mps() {
+        if tch::utils::has_mps() {
+            assert_eq!(
+                probe_mps(),
+                Ok(()),
+                "MPS reported here: the probe should work"
+            );
+        } else {
+            let why = probe_mps().unwrap_err();
+            assert!(!why.is_empty() && !why.contains('\n'), "{why}");
+        }
+    }
+
+    #[test]
+    fn the_mps_description_says_whether_the_cpu_fallback_is_on() {
+        assert!(mps_description(Some("1")).contains("run on the CPU"));
+        for off in [None, Some("0"), Some("")] {
+            let text = mps_description(off);
+            assert!(
+                text.contains("PYTORCH_ENABLE_MPS_FALLBACK is not 1"),
+                "{text}"
+            );
+        }
+        // Set where libtorch sees it at load time: for every process cargo starts.
+        let config = include_str!("../../../.cargo/config.toml");
+        assert!(config.contains("\nPYTORCH_ENABLE_MPS_FALLBACK = \"1\"\n"));
+        let parsed = Only::try_parse_from(["x", "--device", "mps"])
+            .unwrap()
+            .options;
+        assert_eq!(parsed.device, DeviceChoice::Mps);
+        assert!(parsed
+            .to_args()
+            .windows(2)
+            .any(|w| w[0] == "--device" && w[1] == "mps"));
     }
 
     #[test]
