@@ -531,6 +531,7 @@ mod tests {
             ),
             ("tests/snapshots/classroom_format__x.snap", true),
             (".github/workflows/classroom.yml", false),
+            (".devcontainer/devcontainer.json", false),
             ("checks/ex06_double_conv.rs", false),
             ("src/grading/exercises/ex06_double_conv.rs", false),
             ("exercises/ex06_double_conv.rs", false),
