@@ -236,7 +236,7 @@ pub fn mps_description(fallback: Option<&str>) -> String {
 }
 
 /// A small allocation and operation on MPS, read back on the CPU: the check that MPS
-/// works and not only that libtorch reports it. Errors are libtorch's first line.
+/// works and not only that libtorch reports it. Errors are libtorch's first sentence.
 pub fn probe_mps() -> Result<(), String> {
     let run = || -> Result<f64, tch::TchError> {
         let ones = Tensor::f_ones([2, 2], (Kind::Float, Device::Mps))?;
@@ -245,9 +245,18 @@ pub fn probe_mps() -> Result<(), String> {
             .f_double_value(&[])
     };
     match run() {
-        Ok(sum) if sum == 8.0 => Ok(()),
+        Ok(8.0) => Ok(()),
         Ok(sum) => Err(format!("a 2×2 product of ones summed to {sum}, not 8")),
-        Err(e) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
+        Err(e) => Err(first_sentence(&e.to_string())),
+    }
+}
+
+/// The first sentence of libtorch's message (the rest lists backends, or a backtrace).
+fn first_sentence(message: &str) -> String {
+    let line = message.lines().next().unwrap_or("");
+    match line.find(". ") {
+        Some(end) => line[..=end].to_string(),
+        None => line.to_string(),
     }
 }
 
@@ -538,6 +547,19 @@ mod tests {
     }
 
     #[test]
+    fn auto_resolves_on_this_machine_with_a_reason() {
+        let (device, name) = DeviceChoice::Auto.resolve().unwrap();
+        match device {
+            Device::Cuda(_) => assert!(name.starts_with("GPU: "), "{name}"),
+            Device::Mps => assert!(name.starts_with("Apple GPU (MPS"), "{name}"),
+            _ => assert!(name.starts_with("CPU (") && name.contains("; "), "{name}"),
+        }
+        let (device, name) = DeviceChoice::Cpu.resolve().unwrap();
+        assert_eq!(device, Device::Cpu);
+        assert!(!name.contains("; "), "asked for: no reason given: {name}");
+    }
+
+    #[test]
     fn the_mps_probe_fails_cleanly_where_there_is_no_mps() {
         if tch::utils::has_mps() {
             assert_eq!(
@@ -547,7 +569,10 @@ mod tests {
             );
         } else {
             let why = probe_mps().unwrap_err();
-            assert!(!why.is_empty() && !why.contains('\n'), "{why}");
+            assert!(
+                !why.is_empty() && !why.contains('\n') && why.len() < 300,
+                "{why}"
+            );
         }
     }
 
