@@ -143,9 +143,12 @@ if has_libtorch .libtorch && [ -n "$INSTALLED" ] \
 fi
 
 PY="${PYTHON:-python3}"
-command -v "$PY" >/dev/null 2>&1 || die "python3 not found. Install Python 3.10 or newer (e.g. 'sudo apt install python3 python3-venv') and re-run ./setup.sh"
+# The Python that comes with Apple's command-line tools is 3.9.
+if [ "$WHEEL" = macos ]; then PY_HINT="e.g. 'brew install python@3.12', then PYTHON=python3.12 ./setup.sh"
+else PY_HINT="e.g. 'sudo apt install python3 python3-venv'"; fi
+command -v "$PY" >/dev/null 2>&1 || die "python3 not found. Install Python 3.10 or newer ($PY_HINT) and re-run ./setup.sh"
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-  || die "$("$PY" --version 2>&1) is too old: torch $TORCH_VERSION needs Python 3.10 or newer"
+  || die "$("$PY" --version 2>&1) is too old: torch $TORCH_VERSION needs Python 3.10 or newer ($PY_HINT)"
 
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtual environment in $VENV"

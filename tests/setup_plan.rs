@@ -30,10 +30,10 @@ const PYTHON: &str = r#"#!/usr/bin/env bash
 set -u
 torch="$FAKE_STATE/torch"
 case "${1:-}" in
-  --version) echo "Python 3.11.9"; exit 0 ;;
+  --version) [ "${FAKE_OLD_PYTHON:-}" = yes ] && echo "Python 3.9.6" || echo "Python 3.11.9"; exit 0 ;;
   -c)
     case "$2" in
-      *version_info*) exit 0 ;;
+      *version_info*) [ "${FAKE_OLD_PYTHON:-}" != yes ]; exit ;;
       *torch.__file__*) [ -d "$torch" ] && echo "$torch"; exit ;;
       *torch.__version__*) [ -d "$torch" ] && cat "$torch/version"; exit ;;
       "import torch") [ -d "$torch" ]; exit ;;
@@ -141,6 +141,12 @@ impl World {
     /// Runs `./setup.sh ARGS` on `machine` with `SE05_TORCH` set to `torch` (or
     /// unset): exit status and stdout with stderr.
     fn run(&self, machine: Machine, torch: Option<&str>, args: &[&str]) -> (i32, String) {
+        let torch: Vec<(&str, &str)> = torch.map(|t| ("SE05_TORCH", t)).into_iter().collect();
+        self.run_with(machine, &torch, args)
+    }
+
+    /// [`World::run`] with more environment variables.
+    fn run_with(&self, machine: Machine, env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
         let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap());
         let mut cmd = Command::new(self.repo.join("setup.sh"));
         cmd.args(args)
@@ -161,9 +167,7 @@ impl World {
             .env("SE05_PREBUILD", "0")
             .env_remove("PYTHON")
             .env_remove("SE05_TORCH");
-        if let Some(torch) = torch {
-            cmd.env("SE05_TORCH", torch);
-        }
+        cmd.envs(env.iter().copied());
         let out = cmd.output().unwrap();
         let text = format!(
             "{}{}",
@@ -413,4 +417,19 @@ fn macos_installs_and_finds_the_dylibs() {
     assert_eq!(world.stamp().trim(), format!("{WANT} wheel=macos"));
     let (code, text) = world.run(MAC, None, &[]);
     assert!(code == 0 && text.contains("already set up"), "{text}");
+}
+
+#[test]
+fn an_old_python_is_named_with_the_platforms_way_to_a_newer_one() {
+    let world = World::new();
+    let old = [("FAKE_OLD_PYTHON", "yes")];
+    let (code, text) = world.run_with(MAC, &old, &[]);
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("Python 3.9.6 is too old") && text.contains("brew"),
+        "{text}"
+    );
+    let (code, text) = world.run_with(LINUX, &old, &[]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("apt install"), "{text}");
 }
