@@ -153,10 +153,12 @@ pub struct Scratch {
 
 /// What of the tree's top level cargo needs to build the check targets (not the
 /// data sets, weights or outputs that may sit beside them).
-const TREE: [&str; 11] = [
+const TREE: [&str; 12] = [
     "Cargo.toml",
     "Cargo.lock",
     "build.rs",
+    // build.rs's link decisions (build/link.rs).
+    "build",
     ".libtorch",
     "src",
     "checks",
